@@ -1,0 +1,71 @@
+"""The one module that creates the DuckDB views over the lake (architecture.md §4).
+
+Used by the dashboard and by the checks. The connection is in-memory and reads Parquet
+files only, so it never holds a lock that the ETL could trip on.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import duckdb
+import pyarrow as pa
+
+from include.etl import lake, schema
+from include.etl.config import lake_root
+
+VIEWS = ("fact_sales", "dim_products", "dim_categories", "dim_brands")
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty_select(arrow_schema: pa.Schema) -> str:
+    cols = ", ".join(
+        f"CAST(NULL AS {_duck_type(field.type)}) AS \"{field.name}\"" for field in arrow_schema
+    )
+    return f"SELECT {cols} WHERE false"
+
+
+def _duck_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_decimal(arrow_type):
+        return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
+    mapping = {
+        pa.date32(): "DATE",
+        pa.int64(): "BIGINT",
+        pa.int8(): "TINYINT",
+        pa.string(): "VARCHAR",
+        pa.bool_(): "BOOLEAN",
+        pa.timestamp("us"): "TIMESTAMP",
+    }
+    return mapping[arrow_type]
+
+
+def view_sql(name: str, root: str) -> str:
+    """The SELECT behind view `name` for the lake at `root`."""
+    if name == "fact_sales":
+        pattern = lake.table_glob(root, lake.FACT_SALES)
+        if not glob.glob(pattern):
+            return _empty_select(schema.FACT_SALES)
+        # The partition folders are not read as columns: `date` is in every file, typed.
+        return f"SELECT * FROM read_parquet({_sql_literal(pattern)}, hive_partitioning = false)"
+    arrow_schema, _key = schema.DIMENSIONS[name]
+    path = str(lake.dimension_file(root, name))
+    if not os.path.exists(path):
+        return _empty_select(arrow_schema)
+    return f"SELECT * FROM read_parquet({_sql_literal(path)})"
+
+
+def create_views(con: duckdb.DuckDBPyConnection, root: str | None = None) -> None:
+    root = root or lake_root()
+    for name in VIEWS:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {view_sql(name, root)}")
+
+
+def connect(lake_path: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with the four lake views."""
+    con = duckdb.connect(":memory:")
+    create_views(con, lake_path)
+    return con
