@@ -1,0 +1,260 @@
+"""A small lake with known totals, written with the real Arrow schemas and the lake writer.
+
+60 business days (2025-01-01 .. 2025-03-01), three stores, three categories, two brands
+and one product without a brand, refunds, one day that was never loaded (no file) and one
+loaded day without sales (an empty, typed file). The rows are kept so tests compute every
+expected total in Python, with Decimal, from what was written.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from include.etl import lake, schema
+
+START = date(2025, 1, 1)
+DAYS = 60
+END = START + timedelta(days=DAYS - 1)  # 2025-03-01
+MISSING_DAY = date(2025, 2, 10)
+ZERO_SALES_DAY = date(2025, 2, 11)
+CURRENCY = "EUR"
+STORES = {1: "Brussels Centre", 2: "Ghent Korenmarkt", 3: "Antwerp Meir"}
+CATEGORIES = {10: "All / Saleable / Drinks", 11: "All / Saleable / Food", 12: "All / Saleable / Merch"}
+BRANDS = {1: "Acme", 2: "Brewco"}
+NO_BRAND_PRODUCT = 105
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: int
+    name: str
+    category_id: int
+    brand_id: int | None
+    price: Decimal
+    unit_cost: Decimal
+    tax: Decimal
+
+
+def _products() -> list[Product]:
+    out = []
+    for i in range(24):
+        pid = 100 + i
+        category = 10 + i % 3
+        brand = None if pid == NO_BRAND_PRODUCT else 1 + i % 2
+        price = Decimal(2 + (i * 37) % 23) + Decimal("0.50")
+        out.append(
+            Product(
+                pid,
+                f"Product {pid}",
+                category,
+                brand,
+                price,
+                (price * Decimal("0.4")).quantize(CENT),
+                Decimal("0.06") if category == 11 else Decimal("0.21"),
+            )
+        )
+    return out
+
+
+PRODUCTS = {p.product_id: p for p in _products()}
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _line(
+    day: date,
+    order_id: int,
+    line_id: int,
+    store_id: int,
+    hour: int,
+    product: Product,
+    qty: Decimal,
+    discount_pct: Decimal,
+    refunded: int | None,
+) -> dict:
+    gross = product.price * qty
+    excl = money(gross - gross * discount_pct / 100)
+    revenue = money(excl * (1 + product.tax))
+    cost = money(product.unit_cost * qty)
+    return {
+        "date": day,
+        "order_id": order_id,
+        "order_name": f"Shop/{order_id:05d}",
+        "line_id": line_id,
+        "product_id": product.product_id,
+        "store_id": store_id,
+        "store_name": STORES[store_id],
+        "session_id": store_id * 1000 + (day - START).days,
+        "company_id": 1,
+        "currency": CURRENCY,
+        "order_state": "done",
+        "order_ts_utc": datetime(day.year, day.month, day.day, hour, 15),
+        "local_hour": hour,
+        "quantity": qty,
+        "price_unit": product.price,
+        "discount_pct": discount_pct,
+        "revenue": revenue,
+        "revenue_excl_tax": excl,
+        "tax_amount": revenue - excl,
+        "discount_amount": money(gross * discount_pct / 100),
+        "cost": cost,
+        "margin": excl - cost,
+        "is_refund": qty < 0,
+        "refunded_line_id": refunded,
+    }
+
+
+def generate_rows(seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    order_id, line_id = 5000, 90000
+    products = list(PRODUCTS.values())
+    for offset in range(DAYS):
+        day = START + timedelta(days=offset)
+        if day in (MISSING_DAY, ZERO_SALES_DAY):
+            continue
+        for store_id in STORES:
+            if store_id == 3 and offset % 7 == 6:
+                continue  # the small shop closes one day a week
+            for _ in range(rng.randint(1, 4)):
+                order_id += 1
+                hour = rng.randint(7, 21)
+                order_lines = []
+                for _ in range(rng.randint(1, 3)):
+                    line_id += 1
+                    product = rng.choice(products)
+                    order_lines.append(
+                        _line(
+                            day,
+                            order_id,
+                            line_id,
+                            store_id,
+                            hour,
+                            product,
+                            Decimal(rng.randint(1, 3)),
+                            rng.choice([Decimal(0)] * 3 + [Decimal(10)]),
+                            None,
+                        )
+                    )
+                rows.extend(order_lines)
+                if rng.random() < 0.12:  # a refund of the first line, in its own order
+                    order_id += 1
+                    line_id += 1
+                    first = order_lines[0]
+                    rows.append(
+                        _line(
+                            day,
+                            order_id,
+                            line_id,
+                            store_id,
+                            min(hour + 1, 23),
+                            PRODUCTS[first["product_id"]],
+                            -first["quantity"],
+                            first["discount_pct"],
+                            first["line_id"],
+                        )
+                    )
+    return rows
+
+
+def write_lake(root: Path, rows: list[dict]) -> None:
+    by_day: dict[date, list[dict]] = {}
+    for row in rows:
+        by_day.setdefault(row["date"], []).append(row)
+    for offset in range(DAYS):
+        day = START + timedelta(days=offset)
+        if day == MISSING_DAY:
+            continue
+        table = pa.Table.from_pylist(by_day.get(day, []), schema=schema.FACT_SALES)
+        lake.write_parquet_atomic(table, lake.partition_file(root, lake.FACT_SALES, day))
+    loaded = datetime(2025, 3, 2, 2, 0)
+    products = [
+        {
+            "product_id": p.product_id,
+            "product_name": p.name,
+            "default_code": f"P{p.product_id}",
+            "category_id": p.category_id,
+            "product_category": CATEGORIES[p.category_id],
+            "pos_category": None,
+            "brand_id": p.brand_id,
+            "brand_name": BRANDS.get(p.brand_id) if p.brand_id else None,
+            "list_price": p.price,
+            "active": True,
+            "source_write_date": loaded,
+        }
+        for p in PRODUCTS.values()
+    ]
+    categories = [
+        {
+            "category_id": cid,
+            "category_name": name.rsplit(" / ", 1)[-1],
+            "complete_name": name,
+            "parent_id": None,
+            "source_write_date": loaded,
+        }
+        for cid, name in CATEGORIES.items()
+    ]
+    brands = [
+        {"brand_id": bid, "brand_name": name, "source_write_date": loaded} for bid, name in BRANDS.items()
+    ]
+    for name, data, arrow_schema in (
+        ("dim_products", products, schema.DIM_PRODUCTS),
+        ("dim_categories", categories, schema.DIM_CATEGORIES),
+        ("dim_brands", brands, schema.DIM_BRANDS),
+    ):
+        lake.write_parquet_atomic(
+            pa.Table.from_pylist(data, schema=arrow_schema), lake.dimension_file(root, name)
+        )
+
+
+# ------------------------------------------------------------------ expected values
+
+
+def select(
+    rows: list[dict],
+    start: date,
+    end: date,
+    store: int | None = None,
+    category: str | None = None,
+    brand: str | None = None,
+) -> list[dict]:
+    def keep(row: dict) -> bool:
+        product = PRODUCTS[row["product_id"]]
+        return (
+            start <= row["date"] <= end
+            and (store is None or row["store_id"] == store)
+            and (category is None or CATEGORIES[product.category_id] == category)
+            and (brand is None or BRANDS.get(product.brand_id, "No brand") == brand)
+        )
+
+    return [row for row in rows if keep(row)]
+
+
+def totals(rows: list[dict]) -> dict:
+    """The KPIs of the dashboard computed from `rows` by hand."""
+    refunds = [r for r in rows if r["is_refund"]]
+    return {
+        "revenue": sum((r["revenue"] for r in rows), Decimal(0)),
+        "revenue_excl_tax": sum((r["revenue_excl_tax"] for r in rows), Decimal(0)),
+        "orders": len({r["order_id"] for r in rows}),
+        "units": sum((r["quantity"] for r in rows), Decimal(0)),
+        "margin": sum((r["margin"] for r in rows), Decimal(0)),
+        "discounts": sum((r["discount_amount"] for r in rows), Decimal(0)),
+        "refunds": sum((r["revenue"] for r in refunds), Decimal(0)),
+        "refund_lines": len(refunds),
+        "refund_orders": len({r["order_id"] for r in refunds}),
+        "lines": len(rows),
+    }
+
+
+def fmt_money(value: Decimal) -> str:
+    return f"{value:,.2f} {CURRENCY}"
