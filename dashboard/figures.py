@@ -123,6 +123,7 @@ def heatmap(df: pd.DataFrame | None, currency: str, timezone: str) -> go.Figure:
             hovertemplate="%{y} %{x}: %{z:,.2f} " + currency + "<br>%{customdata} orders<extra></extra>",
             xgap=1,
             ygap=1,
+            zmin=0,
         )
     )
     fig.update_yaxes(autorange="reversed")

@@ -106,6 +106,7 @@ class LakeInfo:
     stores: tuple[tuple[int, str], ...]
     categories: tuple[str, ...]
     brands: tuple[str, ...]
+    currencies: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -173,7 +174,7 @@ class Overview:
 
     @property
     def currency(self) -> str:
-        found = sorted(set(self.current.currencies) | set(self.previous.currencies))
+        found = sorted(set(self.current.currencies) | set(self.previous.currencies)) or self.info.currencies
         return "/".join(found) if found else ""
 
 
@@ -265,7 +266,8 @@ def lake_info(con: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
         return LakeInfo(root, days, None, (), (), ())
     last_sale = con.execute("SELECT max(date) FROM fact_sales").fetchone()[0]
     stores = con.execute(
-        "SELECT store_id, arg_max(store_name, date) AS name FROM fact_sales GROUP BY store_id ORDER BY name"
+        "SELECT store_id, arg_max(store_name, date) AS name, arg_max(currency, date) AS currency"
+        " FROM fact_sales GROUP BY store_id ORDER BY name"
     ).fetchall()
     categories = con.execute(
         f"SELECT DISTINCT coalesce(product_category, '{UNCATEGORISED}') AS c FROM dim_products ORDER BY c"
@@ -277,9 +279,10 @@ def lake_info(con: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
         root,
         days,
         last_sale,
-        tuple((int(sid), str(name)) for sid, name in stores),
+        tuple((int(sid), str(name)) for sid, name, _currency in stores),
         tuple(c for (c,) in categories),
         tuple(b for (b,) in brands),
+        tuple(sorted({str(c) for _sid, _name, c in stores if c})),
     )
 
 
