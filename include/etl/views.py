@@ -23,9 +23,7 @@ def _sql_literal(value: str) -> str:
 
 
 def _empty_select(arrow_schema: pa.Schema) -> str:
-    cols = ", ".join(
-        f"CAST(NULL AS {_duck_type(field.type)}) AS \"{field.name}\"" for field in arrow_schema
-    )
+    cols = ", ".join(f'CAST(NULL AS {_duck_type(field.type)}) AS "{field.name}"' for field in arrow_schema)
     return f"SELECT {cols} WHERE false"
 
 

@@ -1,0 +1,212 @@
+"""Merge (upsert) the single-file dimensions; serialized so parallel runs never lose an update."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from include.etl import lake, schema
+from include.etl.business_day import parse_odoo_datetime
+from include.etl.clean import Invalid, m2o, money
+from include.etl.extract import load_records, load_staging
+from include.etl.odoo_client import Record
+
+log = logging.getLogger(__name__)
+
+_LOCK_NAME = ".dimensions.lock"
+
+
+@contextlib.contextmanager
+def dimensions_lock(lake_root: str, timeout_s: float = 600.0) -> Iterator[None]:
+    """An exclusive lock around the read-modify-write of the dimension files.
+
+    `flock` on a file beside them: held by one process at a time on this machine or on a
+    shared POSIX file system, released by the kernel if its holder dies (kill -9 too).
+    """
+    path = Path(lake_root, lake.STAR, _LOCK_NAME)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(path, "a+") as fh:
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() - started > timeout_s:
+                    raise TimeoutError(f"could not lock {path} within {timeout_s:.0f} s") from None
+                time.sleep(0.05)
+        waited = time.monotonic() - started
+        if waited > 0.5:
+            log.info("waited %.1f s for the dimensions lock", waited)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _ts(value: Any) -> datetime | None:
+    try:
+        return parse_odoo_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _pos_category_ids(value: Any) -> list[int]:
+    """Odoo 17+ `pos_categ_ids` is a list of ids; Odoo 16 `pos_categ_id` is [id, name]."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+        return [value[0]]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+    return []
+
+
+def product_rows(
+    products: list[Record],
+    categories: list[Record],
+    pos_categories: list[Record],
+    pos_field: str | None,
+    brand_field: str | None,
+) -> list[dict[str, Any]]:
+    complete = {c["id"]: _text(c.get("complete_name")) or _text(c.get("name")) for c in categories}
+    pos_names = {c["id"]: _text(c.get("name")) for c in pos_categories}
+    rows = []
+    for p in products:
+        categ = m2o(p.get("categ_id"), "categ_id", required=False)
+        pos_ids = _pos_category_ids(p.get(pos_field) if pos_field else None)
+        brand = m2o(p.get(brand_field), "brand", required=False) if brand_field else None
+        try:
+            list_price = money(p.get("lst_price"), "lst_price")
+        except Invalid:
+            list_price = None
+        rows.append(
+            {
+                "product_id": p["id"],
+                "product_name": _text(p.get("name")) or _text(p.get("display_name")),
+                "default_code": _text(p.get("default_code")),
+                "category_id": categ[0] if categ else None,
+                "product_category": (complete.get(categ[0]) or categ[1]) if categ else None,
+                "pos_category": pos_names.get(pos_ids[0]) if pos_ids else None,
+                "brand_id": brand[0] if brand else None,
+                "brand_name": brand[1] if brand else None,
+                "list_price": list_price,
+                "active": bool(p.get("active", True)),
+                "source_write_date": _ts(p.get("write_date")),
+            }
+        )
+    return rows
+
+
+def category_rows(categories: list[Record]) -> list[dict[str, Any]]:
+    rows = []
+    for c in categories:
+        parent = m2o(c.get("parent_id"), "parent_id", required=False)
+        rows.append(
+            {
+                "category_id": c["id"],
+                "category_name": _text(c.get("name")),
+                "complete_name": _text(c.get("complete_name")) or _text(c.get("name")),
+                "parent_id": parent[0] if parent else None,
+                "source_write_date": _ts(c.get("write_date")),
+            }
+        )
+    return rows
+
+
+def brand_rows(brands: list[Record]) -> list[dict[str, Any]]:
+    return [
+        {"brand_id": b["id"], "brand_name": _text(b.get("name")), "source_write_date": _ts(b.get("write_date"))}
+        for b in brands
+    ]
+
+
+def merge(
+    existing: list[dict[str, Any]], incoming: list[dict[str, Any]], key: str
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Upsert by `key`; a row with an older `source_write_date` never replaces a newer one.
+
+    Returns (rows sorted by key, inserted, updated).
+    """
+    by_key = {row[key]: row for row in existing}
+    inserted = updated = 0
+    for row in incoming:
+        old = by_key.get(row[key])
+        if old is None:
+            inserted += 1
+        elif old == row:
+            continue
+        else:
+            old_ts, new_ts = old.get("source_write_date"), row.get("source_write_date")
+            if old_ts is not None and new_ts is not None and new_ts < old_ts:
+                continue
+            updated += 1
+        by_key[row[key]] = row
+    return [by_key[k] for k in sorted(by_key)], inserted, updated
+
+
+@dataclass(frozen=True)
+class DimSummary:
+    name: str
+    path: str
+    rows: int
+    inserted: int
+    updated: int
+
+
+def upsert_table(lake_root: str, name: str, incoming: list[dict[str, Any]]) -> DimSummary:
+    """Read-modify-write of one dimension file; call under `dimensions_lock`."""
+    arrow_schema, key = schema.DIMENSIONS[name]
+    path = lake.dimension_file(lake_root, name)
+    existing = pq.read_table(path).cast(arrow_schema).to_pylist() if path.exists() else []
+    rows, inserted, updated = merge(existing, incoming, key)
+    if inserted or updated or not path.exists():
+        lake.write_parquet_atomic(pa.Table.from_pylist(rows, arrow_schema), path)
+    return DimSummary(name, str(path), len(rows), inserted, updated)
+
+
+def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
+    meta = load_staging(staging_dir, "meta")
+    categories = load_records(staging_dir, "categories")
+    incoming = {
+        "dim_products": product_rows(
+            load_records(staging_dir, "products"),
+            categories,
+            load_records(staging_dir, "pos_categories"),
+            meta.get("pos_category_field"),
+            meta.get("brand_field"),
+        ),
+        "dim_categories": category_rows(categories),
+        "dim_brands": brand_rows(load_records(staging_dir, "brands")),
+    }
+    started = time.perf_counter()
+    with dimensions_lock(lake_root):
+        # Dimension files are written only under this lock: a temp file beside them now
+        # was left by a writer that died.
+        for tmp in Path(lake_root, lake.STAR).glob(".dim_*.parquet.tmp-*"):
+            log.warning("removing %s, left by a crashed dimension writer", tmp)
+            tmp.unlink(missing_ok=True)
+        summaries = [upsert_table(lake_root, name, rows) for name, rows in incoming.items()]
+    for s in summaries:
+        log.info(
+            "upsert_dims receipt: %s rows=%d inserted=%d updated=%d path=%s",
+            s.name,
+            s.rows,
+            s.inserted,
+            s.updated,
+            s.path,
+        )
+    log.info("upsert_dims took %.2f s (under the dimensions lock)", time.perf_counter() - started)
+    return summaries

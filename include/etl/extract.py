@@ -1,0 +1,272 @@
+"""Extract one business day from Odoo into a staging folder (JSON, exactly as Odoo answered).
+
+Staging lives under `<lake>/_staging/<YYYY-MM-DD>/<run token>/`, outside every glob of
+the lake's readers; the next tasks turn it into the raw, clean and star-schema files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, tzinfo
+from pathlib import Path
+from typing import Any
+
+from include.etl.business_day import day_window_utc, odoo_datetime
+from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
+
+log = logging.getLogger(__name__)
+
+STAGING = "_staging"
+_STALE_STAGING_SECONDS = 7 * 24 * 3600
+
+ORDER_FIELDS = (
+    "name",
+    "date_order",
+    "state",
+    "config_id",
+    "session_id",
+    "company_id",
+    "currency_id",
+    "amount_total",
+    "amount_tax",
+    "write_date",
+)
+LINE_FIELDS = (
+    "order_id",
+    "product_id",
+    "full_product_name",
+    "qty",
+    "price_unit",
+    "discount",
+    "price_subtotal",
+    "price_subtotal_incl",
+    "total_cost",
+    "refunded_orderline_id",
+    "company_id",
+    "write_date",
+)
+# The type each field must have: a change of type would change the meaning of the data.
+EXPECTED_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "pos.order": {
+        "name": ("char",),
+        "date_order": ("datetime",),
+        "state": ("selection",),
+        "config_id": ("many2one",),
+        "session_id": ("many2one",),
+        "company_id": ("many2one",),
+        "currency_id": ("many2one",),
+        "amount_total": ("float", "monetary"),
+        "amount_tax": ("float", "monetary"),
+        "write_date": ("datetime",),
+    },
+    "pos.order.line": {
+        "order_id": ("many2one",),
+        "product_id": ("many2one",),
+        "full_product_name": ("char",),
+        "qty": ("float",),
+        "price_unit": ("float", "monetary"),
+        "discount": ("float",),
+        "price_subtotal": ("float", "monetary"),
+        "price_subtotal_incl": ("float", "monetary"),
+        "total_cost": ("float", "monetary"),
+        "refunded_orderline_id": ("many2one",),
+        "company_id": ("many2one",),
+        "write_date": ("datetime",),
+    },
+}
+PRODUCT_FIELDS = ("name", "default_code", "categ_id", "lst_price", "active", "write_date")
+CATEGORY_FIELDS = ("name", "complete_name", "parent_id", "write_date")
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    day: str
+    staging_dir: str
+    window_utc: tuple[str, str]
+    orders: int
+    lines: int
+    products: int
+    categories: int
+    brands: int
+    rpc_calls: int
+    pages: int
+    retries: int
+    seconds: float
+    server_version: str
+
+
+def check_schema(client: OdooClient) -> None:
+    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs."""
+    for model, expected in EXPECTED_TYPES.items():
+        fields = client.fields(model)
+        for name, types in expected.items():
+            if name not in fields:
+                raise OdooSchemaError(
+                    f"source schema changed: {model} has no field '{name}' "
+                    f"(Odoo {client.server_version}); refusing to load NULLs in its place"
+                )
+            if fields[name].get("type") not in types:
+                raise OdooSchemaError(
+                    f"source schema changed: {model}.{name} is '{fields[name].get('type')}', "
+                    f"expected {' or '.join(types)}"
+                )
+
+
+def product_variant_fields(client: OdooClient) -> tuple[str | None, str | None]:
+    """(POS category field, brand field) of product.product on this server.
+
+    Odoo 16 has `pos_categ_id` (many2one), 17+ `pos_categ_ids` (many2many); brands come
+    from the OCA `product_brand` module (`product_brand_id`) when it is installed.
+    """
+    fields = client.fields("product.product")
+    pos_field = next((f for f in ("pos_categ_ids", "pos_categ_id") if f in fields), None)
+    brand_field = "product_brand_id" if "product_brand_id" in fields else None
+    return pos_field, brand_field
+
+
+def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> ExtractSummary:
+    """Read the orders, lines and referenced dimensions of one business day into staging."""
+    started = time.perf_counter()
+    clean_stale_staging(lake_root)
+    start, end = day_window_utc(day, tz)
+    window = (odoo_datetime(start), odoo_datetime(end))
+    check_schema(client)
+
+    orders = client.search_read_all(
+        "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], ORDER_FIELDS
+    )
+    lines = client.search_read_all(
+        "pos.order.line",
+        [("order_id.date_order", ">=", window[0]), ("order_id.date_order", "<", window[1])],
+        LINE_FIELDS,
+    )
+    log.info(
+        "read %d orders and %d lines of business day %s (UTC window %s .. %s)",
+        len(orders),
+        len(lines),
+        day,
+        *window,
+    )
+
+    pos_field, brand_field = product_variant_fields(client)
+    product_ids = sorted({_m2o_id(rec.get("product_id")) for rec in lines} - {None})  # type: ignore[type-var]
+    fields = [*PRODUCT_FIELDS, *(f for f in (pos_field, brand_field) if f)]
+    products = client.read("product.product", product_ids, fields) if product_ids else []
+    categories = client.search_read_all("product.category", [], CATEGORY_FIELDS)
+    pos_category_ids = sorted({cid for p in products for cid in _x2m_ids(p.get(pos_field))}) if pos_field else []
+    pos_categories = client.read("pos.category", pos_category_ids, ["name"]) if pos_category_ids else []
+    brands = (
+        client.search_read_all("product.brand", [], ["name", "write_date"])
+        if brand_field and client.has_model("product.brand")
+        else []
+    )
+    refunded = {ref for rec in lines if (ref := _m2o_id(rec.get("refunded_orderline_id"))) is not None} - {
+        rec.get("id") for rec in lines
+    }
+    existing_refunded = client.search_ids("pos.order.line", [("id", "in", sorted(refunded))]) if refunded else []
+
+    staging = Path(lake_root, STAGING, day.isoformat(), f"{int(time.time())}-{secrets.token_hex(4)}")
+    staging.mkdir(parents=True, exist_ok=False)
+    _dump(staging / "orders.json.gz", orders)
+    _dump(staging / "lines.json.gz", lines)
+    _dump(staging / "products.json.gz", products)
+    _dump(staging / "categories.json.gz", categories)
+    _dump(staging / "pos_categories.json.gz", pos_categories)
+    _dump(staging / "brands.json.gz", brands)
+    summary = ExtractSummary(
+        day=day.isoformat(),
+        staging_dir=str(staging),
+        window_utc=window,
+        orders=len(orders),
+        lines=len(lines),
+        products=len(products),
+        categories=len(categories),
+        brands=len(brands),
+        rpc_calls=client.rpc_calls,
+        pages=client.pages,
+        retries=client.retries,
+        seconds=round(time.perf_counter() - started, 3),
+        server_version=client.server_version,
+    )
+    meta = {
+        **asdict(summary),
+        "pos_category_field": pos_field,
+        "brand_field": brand_field,
+        "existing_refunded_line_ids": sorted(existing_refunded),
+        "checked_refunded_line_ids": sorted(refunded),
+    }
+    _dump(staging / "meta.json.gz", meta)
+    log.info(
+        "extract receipt: day=%s orders=%d lines=%d products=%d categories=%d brands=%d "
+        "rpc_calls=%d pages=%d retries=%d seconds=%.2f staging=%s",
+        day,
+        summary.orders,
+        summary.lines,
+        summary.products,
+        summary.categories,
+        summary.brands,
+        summary.rpc_calls,
+        summary.pages,
+        summary.retries,
+        summary.seconds,
+        staging,
+    )
+    return summary
+
+
+def _m2o_id(value: Any) -> int | None:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], int):
+        return value[0]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _x2m_ids(value: Any) -> list[int]:
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
+    single = _m2o_id(value)
+    return [single] if single is not None else []
+
+
+def _dump(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
+        json.dump(payload, fh, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def load_staging(staging_dir: str, name: str) -> Any:
+    with gzip.open(Path(staging_dir, f"{name}.json.gz"), "rt", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def load_records(staging_dir: str, name: str) -> list[Record]:
+    records = load_staging(staging_dir, name)
+    assert isinstance(records, list)
+    return records
+
+
+def drop_staging(staging_dir: str) -> None:
+    shutil.rmtree(staging_dir, ignore_errors=True)
+    parent = Path(staging_dir).parent
+    if parent.exists() and not any(parent.iterdir()):
+        parent.rmdir()
+
+
+def clean_stale_staging(lake_root: str, older_than_s: float = _STALE_STAGING_SECONDS) -> None:
+    base = Path(lake_root, STAGING)
+    if not base.exists():
+        return
+    now = time.time()
+    for run_dir in base.glob("*/*"):
+        if now - run_dir.stat().st_mtime > older_than_s:
+            log.info("removing stale staging folder %s", run_dir)
+            shutil.rmtree(run_dir, ignore_errors=True)

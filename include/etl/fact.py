@@ -1,0 +1,84 @@
+"""Load the star schema's fact partition for one business day, reconciled with Odoo to the cent."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from include.etl import lake, schema
+from include.etl.clean import COUNTED_STATES, Invalid, money
+from include.etl.extract import load_records
+
+log = logging.getLogger(__name__)
+
+
+class ReconciliationError(RuntimeError):
+    """The fact partition's revenue differs from Odoo's order totals."""
+
+
+@dataclass(frozen=True)
+class FactSummary:
+    path: str
+    rows: int
+    orders: int
+    revenue: str
+    odoo_amount_total: str
+    bytes: int
+    seconds: float
+
+
+def fact_table(clean: pa.Table) -> pa.Table:
+    """Lines of counted orders (paid, done, invoiced), with the fact columns only."""
+    counted = clean.filter(pc.is_in(clean["order_state"], pa.array(sorted(COUNTED_STATES))))
+    return counted.select(schema.FACT_SALES.names).cast(schema.FACT_SALES)
+
+
+def expected_revenue(orders: list[dict], excluded_order_ids: set[int]) -> Decimal:
+    """Sum of `amount_total` of the counted orders, leaving out orders with rejected lines."""
+    total = Decimal(0)
+    for order in orders:
+        if order.get("state") in COUNTED_STATES and order.get("id") not in excluded_order_ids:
+            try:
+                total += money(order.get("amount_total"), f"amount_total of order {order.get('id')}")
+            except Invalid as exc:
+                raise ReconciliationError(f"cannot reconcile: {exc}") from None
+    return total
+
+
+def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: str, day: date) -> FactSummary:
+    facts = fact_table(pq.read_table(clean_path))
+    rejected_orders = {
+        oid for oid in pq.read_table(rejects_path, columns=["order_id"])["order_id"].to_pylist() if oid is not None
+    }
+    revenue = sum(facts["revenue"].to_pylist(), Decimal(0))
+    odoo_total = expected_revenue(load_records(staging_dir, "orders"), rejected_orders)
+    if revenue != odoo_total:
+        raise ReconciliationError(
+            f"business day {day} does not reconcile with Odoo: fact revenue {revenue} != "
+            f"sum of amount_total of counted orders {odoo_total} (difference {revenue - odoo_total}); "
+            "the fact partition was not replaced"
+        )
+    written = lake.write_parquet_atomic(facts, lake.partition_file(lake_root, lake.FACT_SALES, day))
+    orders = len(set(facts["order_id"].to_pylist()))
+    log.info(
+        "load_fact receipt: day=%s wrote %d fact rows (%d orders, revenue %s = Odoo amount_total %s%s) "
+        "path=%s bytes=%d seconds=%.2f",
+        day,
+        written.rows,
+        orders,
+        revenue,
+        odoo_total,
+        f", {len(rejected_orders)} orders with rejected lines left out" if rejected_orders else "",
+        written.path,
+        written.bytes,
+        written.seconds,
+    )
+    return FactSummary(
+        written.path, written.rows, orders, str(revenue), str(odoo_total), written.bytes, written.seconds
+    )

@@ -1,0 +1,53 @@
+"""Airflow hook for Odoo: turns the Connection `odoo_default` into a logged-in `OdooClient`.
+
+Connection fields: host, port, schema = database, login, password = password *or API
+key* (users with two-factor login must use an API key). Extras: `protocol` (`jsonrpc`
+or `jsonrpc+ssl`), `timeout` (seconds), `page_size` (records per `search_read`),
+`max_attempts` and `backoff_base` (retries of transient faults).
+Example: `AIRFLOW_CONN_ODOO_DEFAULT='odoo://admin:<api key>@odoo.example.com:443/prod?protocol=jsonrpc%2Bssl'`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from include.etl.odoo_client import OdooClient, OdooSettings
+
+
+class OdooHook(BaseHook):
+    conn_name_attr = "odoo_conn_id"
+    default_conn_name = "odoo_default"
+    conn_type = "odoo"
+    hook_name = "Odoo"
+
+    def __init__(self, odoo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.odoo_conn_id = odoo_conn_id
+
+    def get_settings(self) -> OdooSettings:
+        conn = self.get_connection(self.odoo_conn_id)
+        extra = conn.extra_dejson
+        protocol = str(extra.get("protocol", "jsonrpc"))
+        if protocol not in ("jsonrpc", "jsonrpc+ssl"):
+            raise ValueError(f"connection '{self.odoo_conn_id}': protocol must be jsonrpc or jsonrpc+ssl")
+        if not conn.host or not conn.schema or not conn.login:
+            raise ValueError(f"connection '{self.odoo_conn_id}' needs host, schema (the Odoo database) and login")
+        secret = conn.password or str(extra.get("api_key", ""))
+        return OdooSettings(
+            host=conn.host,
+            port=int(conn.port or (443 if protocol == "jsonrpc+ssl" else 8069)),
+            database=conn.schema,
+            login=conn.login,
+            secret=secret,
+            protocol=protocol,
+            timeout=float(extra.get("timeout", 120)),
+            page_size=int(extra.get("page_size", 5000)),
+            max_attempts=int(extra.get("max_attempts", 5)),
+            backoff_base=float(extra.get("backoff_base", 1.0)),
+            conn_id=self.odoo_conn_id,
+        )
+
+    def get_conn(self) -> OdooClient:
+        return OdooClient(self.get_settings()).connect()
