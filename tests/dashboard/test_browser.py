@@ -1,0 +1,138 @@
+"""The real thing: `python -m dashboard` as a subprocess, driven by Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from dashboard_fake_lake import CATEGORIES, END, fmt_money, select, totals
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "artifacts"
+_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_WAIT_MS = 20_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("dash-log") / "dashboard.log"
+    env = {
+        **os.environ,
+        "DATA_LAKE_PATH": str(fake_lake),
+        "DASH_HOST": "127.0.0.1",
+        "DASH_PORT": str(port),
+        "STORE_TIMEZONE": "UTC",
+        "PYTHONPATH": str(REPO),
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the dashboard did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_dashboard_in_a_real_browser(server: str, browser, lake_rows: list[dict]) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    start = END - timedelta(days=29)
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    revenue = page.locator("#kpi-revenue")
+
+    # Default view: the last 30 days with data.
+    page.goto(server)
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END))["revenue"]), timeout=_WAIT_MS)
+    expect(page.locator("#freshness")).to_have_text("Data up to Sat 01 Mar 2025 (UTC)")
+    expect(page.locator("#messages")).to_contain_text("2025-02-10")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(500)  # let plotly finish drawing before the picture
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    # A control: pick a store; the KPI follows and the URL carries the filter.
+    page.locator("#filter-store").click()
+    page.get_by_role("option", name="Ghent Korenmarkt").click()
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END, store=2))["revenue"]), timeout=_WAIT_MS)
+    expect(page).to_have_url(f"{server}?start={start}&end={END}&store=2")
+    page.go_back()  # browser history restores the previous filters
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END))["revenue"]), timeout=_WAIT_MS)
+    expect(page.locator("#filter-store")).to_contain_text("All stores")
+
+    # A shared URL: dates and a category come from the query string.
+    category = CATEGORIES[11]
+    page.goto(f"{server}?start=2025-02-01&end=2025-02-14&category={quote(category)}")
+    feb = totals(select(lake_rows, END.replace(month=2, day=1), END.replace(month=2, day=14), category=category))
+    expect(revenue).to_have_text(fmt_money(feb["revenue"]), timeout=_WAIT_MS)
+    expect(page.locator("#filter-category")).to_contain_text(category)
+    expect(page.locator("#period-label")).to_contain_text("01 Feb 2025 – 14 Feb 2025")
+
+    # An injection attempt: a clean message, no numbers, no traceback.
+    page.goto(f"{server}?store={quote('1; DROP VIEW fact_sales; --')}")
+    expect(page.locator("#messages")).to_contain_text("Invalid filter", timeout=_WAIT_MS)
+    expect(revenue).to_have_text("—")
+    page.goto(f"{server}?brand={quote(chr(39) + ' OR 1=1 --')}")
+    expect(page.locator("#messages")).to_contain_text("Invalid filter: unknown brand", timeout=_WAIT_MS)
+
+    # The lake is untouched: the default view still shows the known total.
+    page.goto(server)
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END))["revenue"]), timeout=_WAIT_MS)
+    assert not [e for e in errors if "favicon" not in e], errors
+    page.close()
