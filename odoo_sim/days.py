@@ -109,6 +109,9 @@ class DayStore:
         self.product_over: dict[int, dict[str, Any]] = {}
         self.extra: dict[int, Day] = {}
         self.touched: set[int] = set()
+        self._fixed_now = cfg.now.strftime(DT_FMT) if cfg.now else ""
+        self._now_tick = -1
+        self._now_cached = ""
         self._store_cum = []
         acc = 0.0
         for w in catalog.store_weights:
@@ -117,7 +120,13 @@ class DayStore:
 
     # ---- time helpers -------------------------------------------------------------------
     def now_str(self) -> str:
-        return self.cfg.current_now().strftime(DT_FMT)
+        """The simulator's "now" as a naive UTC string (re-formatted at most once a second)."""
+        if self.cfg.now is not None:
+            return self._fixed_now
+        tick = int(time.time())
+        if tick != self._now_tick:
+            self._now_tick, self._now_cached = tick, self.cfg.current_now().strftime(DT_FMT)
+        return self._now_cached
 
     def local_to_utc(self, day: date, secs: int) -> str:
         """Naive UTC string of `secs` seconds after local midnight of `day`."""
@@ -185,7 +194,8 @@ class DayStore:
         st = self.catalog.stores[store]
         oid = (d + 1) * ORDER_BLOCK + n
         sid = (d + 1) * SESSION_BLOCK + store + 1
-        name = f"{st['name']}/{day:%y%m%d}-{n:05d}" + (" REFUND" if refund else "")
+        name = f"{st['name']}/{day.year % 100:02d}{day.month:02d}{day.day:02d}-{n:05d}" + (
+            " REFUND" if refund else "")
         return {
             "id": oid, "name": name, "pos_reference": f"Order {sid:07d}-001-{n:05d}",
             "date_order": date_order, "create_date": (when + timedelta(seconds=create_s)).isoformat(" "),

@@ -13,7 +13,7 @@ from typing import Any
 
 from odoo_sim import domain as dom
 from odoo_sim.catalog import DT_FMT, POS_CATEGORIES, PRODUCT_CATEGORIES, TAXES, Catalog, complete_name, parent_path
-from odoo_sim.config import SimConfig
+from odoo_sim.config import SimConfig, parse_dt
 from odoo_sim.days import ADMIN_UID, COUNTED_STATES, ORDER_BLOCK, DayStore
 from odoo_sim.errors import OdooError, access_denied, access_error, missing_db, value_error
 
@@ -105,6 +105,7 @@ class Registry:
         self._products: dict[str, dict[int, dict[str, Any]]] = {}
         self._results: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
         self._display_memo: dict[tuple[str, int], str] = {}
+        self._req_days: dict[int, Any] = {}  # days seen by the current call (cleared per call)
 
     # ---- schemas --------------------------------------------------------------------------
     def _build_schemas(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -246,7 +247,11 @@ class Registry:
         if not isinstance(rid, int) or isinstance(rid, bool):
             return None
         if model == "pos.order":
-            return self.days.get_order(rid)
+            d = rid // ORDER_BLOCK - 1
+            day = self._req_days.get(d)
+            if day is None:
+                day = self._req_days[d] = self.days.day(d)
+            return day.order_by_id.get(rid)
         if model == "pos.order.line":
             return self.days.get_line(rid)
         if model in ("product.product", "product.template"):
@@ -335,7 +340,10 @@ class Registry:
             if not isinstance(value, str) or op not in ("=", "<", "<=", ">", ">="):
                 return None
             try:
-                day = ds.day_of_dt(value)
+                bound = parse_dt(value)
+                if op == "<":  # exclusive: a bound at local midnight does not reach into that day
+                    bound -= timedelta(seconds=1)
+                day = ds.day_of_dt(bound.strftime(DT_FMT))
             except ValueError:
                 return None
             stamp = fname.removeprefix(prefix) if fname.startswith(prefix) else None
@@ -541,6 +549,7 @@ class Registry:
         if method in _READ_METHODS and model in self.cfg.no_access_models:
             raise access_error(model, self.description(model))
         with self.days.lock:
+            self._req_days = {}
             try:
                 return handler(model, *args, **kwargs)
             except TypeError as exc:
