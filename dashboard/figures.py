@@ -123,7 +123,8 @@ def heatmap(df: pd.DataFrame | None, currency: str, timezone: str) -> go.Figure:
             hovertemplate="%{y} %{x}: %{z:,.2f} " + currency + "<br>%{customdata} orders<extra></extra>",
             xgap=1,
             ygap=1,
-            zmin=0,
+            zmin=0,  # an hour with only refunds is not "less than nothing" on this scale
+            zmax=max(float(grid.max().max()), 0.01),
         )
     )
     fig.update_yaxes(autorange="reversed")
