@@ -48,6 +48,7 @@ _STATES = ["paid", "done", "invoiced", "draft", "cancel"]
 _STATES_W = [55, 33, 7, 3, 2]
 _REFUND_RATE = 0.015
 _PREV_DAY_REFUND_RATE = 0.3
+_PREV_POOL = 200  # refunds of day d-1 pick among its last 200 counted sale orders
 _WEEKDAY_FACTOR = (0.95, 1.0, 1.0, 1.05, 1.15, 1.25, 0.8)
 _DISCOUNTS = [5.0, 10.0, 12.5, 15.0, 20.0, 25.0, 50.0]
 
@@ -219,12 +220,10 @@ class DayStore:
         order["amount_paid"] = incl / 100 if order["state"] in COUNTED_STATES else 0.0
         order["margin"] = sum(ln["_excl"] - ln["_cost"] for ln in lines) / 100
 
-    def _generate(self, d: int, fill_refunds: bool = True) -> Day:
-        """Generate day `d`; refund slots reference earlier lines of this day or of day d-1."""
-        t0 = time.perf_counter()
+    def _specs(self, d: int) -> list[tuple[int, int, int, str, bool]]:
+        """(local seconds, store, n lines, state, is_refund) of every order of day d, in id order."""
         day = self.day_date(d)
         rng = random.Random(f"{self.cfg.seed}:{day.isoformat()}:orders")
-        rrng = random.Random(f"{self.cfg.seed}:{day.isoformat()}:refunds")
         nstores = self.cfg.stores
         factor = _WEEKDAY_FACTOR[day.weekday()] * rng.uniform(0.85, 1.15)
         target = max(2, round(self.cfg.lines_per_day * factor))
@@ -245,50 +244,59 @@ class DayStore:
             specs.append((secs, store, n, rng.choices(_STATES, cum_weights=_STATES_CUM)[0], False))
             total += n
         specs.sort(key=lambda s: (s[0], s[1]))
+        return specs
+
+    def _sale_order(self, d: int, day: date, to_utc: Callable[[int], datetime], n: int,
+                    spec: tuple[int, int, int, str, bool], first_line: int) -> tuple[dict[str, Any], list[dict]]:
+        """Order n of day d and its lines; its own Random makes any order buildable on its own."""
+        secs, store, nlines, state, refund = spec
+        orng = random.Random(f"{self.cfg.seed}:{day.isoformat()}:{n}")
+        order = self._make_order(d, n, store, to_utc(secs), state, orng.randint(1, 20), orng.randint(60, 900),
+                                 refund)
+        lines = []
+        if refund:
+            return order, lines
+        for k, pid in enumerate(self.catalog.pick_products(orng, nlines)):
+            r = orng.random()
+            if r < 0.02:
+                qty_m = orng.randint(150, 2500)
+            elif r < 0.85:
+                qty_m = 1000
+            else:
+                qty_m = 1000 * orng.choice((2, 2, 2, 3, 4, 6))
+            disc = orng.choice(_DISCOUNTS) if orng.random() < 0.08 else 0.0
+            lines.append(self._make_line((d + 1) * LINE_BLOCK + first_line + k, order, k + 1, pid, qty_m, disc))
+        return order, lines
+
+    def _generate(self, d: int) -> Day:
+        """Generate day `d`; refund slots reference earlier lines of this day or of day d-1."""
+        t0 = time.perf_counter()
+        day = self.day_date(d)
+        rrng = random.Random(f"{self.cfg.seed}:{day.isoformat()}:refunds")
+        to_utc = self._day_converter(day)
         out = Day(d)
         same_day_pool: list[dict[str, Any]] = []
         prev_pool: list[dict[str, Any]] | None = None
-        m = 0
-        to_utc = self._day_converter(day)
-        for i, (secs, store, nlines, state, refund) in enumerate(specs):
-            order = self._make_order(d, i + 1, store, to_utc(secs), state, rng.randint(1, 20),
-                                     rng.randint(60, 900), refund)
-            lines = []
-            if refund:
-                m += 1
-                src = None
-                if fill_refunds:
-                    pool = same_day_pool
-                    if rrng.random() < _PREV_DAY_REFUND_RATE and self.in_range(d - 1):
-                        if prev_pool is None:
-                            prev_pool = self._sale_pool(d - 1)
-                        pool = prev_pool or same_day_pool
-                    if pool:
-                        src = pool[rrng.randrange(len(pool))]
+        m = 1
+        for i, spec in enumerate(self._specs(d)):
+            order, lines = self._sale_order(d, day, to_utc, i + 1, spec, m)
+            if spec[4]:  # refund slot
+                pool = same_day_pool
+                if rrng.random() < _PREV_DAY_REFUND_RATE and self.in_range(d - 1):
+                    if prev_pool is None:
+                        prev_pool = self._sale_pool(d - 1)
+                    pool = prev_pool or same_day_pool
                 lid = (d + 1) * LINE_BLOCK + m
-                if src is not None:
-                    lines.append(self._refund_line(lid, order, src, rrng))
-                elif not fill_refunds:  # placeholder, only used to list day d's sale lines
-                    lines.append(self._make_line(lid, order, 1, self.catalog.product_ids[0], 1000, 0.0))
+                if pool:
+                    lines.append(self._refund_line(lid, order, pool[rrng.randrange(len(pool))], rrng))
                 else:  # nothing to refund yet (first orders of the range): a plain 1-line sale
                     order["_refund"] = False
                     order["name"] = order["name"].removesuffix(" REFUND")
                     pid = self.catalog.pick_products(rrng, 1)[0]
                     lines.append(self._make_line(lid, order, 1, pid, 1000, 0.0))
-            else:
-                for k, pid in enumerate(self.catalog.pick_products(rng, nlines), start=1):
-                    m += 1
-                    r = rng.random()
-                    if r < 0.02:
-                        qty_m = rng.randint(150, 2500)
-                    elif r < 0.85:
-                        qty_m = 1000
-                    else:
-                        qty_m = 1000 * rng.choice((2, 2, 2, 3, 4, 6))
-                    disc = rng.choice(_DISCOUNTS) if rng.random() < 0.08 else 0.0
-                    lines.append(self._make_line((d + 1) * LINE_BLOCK + m, order, k, pid, qty_m, disc))
-                if state in COUNTED_STATES:
-                    same_day_pool.extend(lines)
+            elif spec[3] in COUNTED_STATES:
+                same_day_pool.extend(lines)
+            m += spec[2]
             self._finish_order(order, lines)
             out.orders.append(order)
             out.lines.extend(lines)
@@ -305,13 +313,28 @@ class DayStore:
         line = self._make_line(lid, order, 1, src["product_id"], qty_m, src["discount"],
                                price_cents=round(src["price_unit"] * 100), name=src["full_product_name"])
         line["refunded_orderline_id"] = src["id"]
+        line["_names"] = {"refunded_orderline_id": src["name"]}
         return line
 
     def _sale_pool(self, d: int) -> list[dict[str, Any]]:
-        """Counted sale lines of day d (refunds excluded): stable whatever refunds reference."""
-        day = self._cache.get(d) or self._generate(d, fill_refunds=False)
-        counted = {o["id"] for o in day.orders if o["state"] in COUNTED_STATES and not o["_refund"]}
-        return [ln for ln in day.lines if ln["order_id"] in counted]
+        """Lines of the last counted sale orders of day d (yesterday evening's sales), built cheaply."""
+        cached = self._cache.get(d)
+        specs = self._specs(d)
+        firsts = []
+        m = 1
+        for spec in specs:
+            firsts.append(m)
+            m += spec[2]
+        day = self.day_date(d)
+        to_utc = self._day_converter(day)
+        picked = [i for i in range(len(specs)) if specs[i][3] in COUNTED_STATES and not specs[i][4]][-_PREV_POOL:]
+        if cached is not None:
+            ids = {(d + 1) * ORDER_BLOCK + i + 1 for i in picked}
+            return [ln for ln in cached.lines if ln["order_id"] in ids]
+        pool: list[dict[str, Any]] = []
+        for i in picked:
+            pool.extend(self._sale_order(d, day, to_utc, i + 1, specs[i], firsts[i])[1])
+        return pool
 
     def base_day(self, d: int) -> Day:
         """Generated day d (no overlay), from the LRU cache when possible."""

@@ -446,7 +446,8 @@ class Registry:
                 continue
             v = rec[f]
             if spec["type"] == "many2one" and classic and isinstance(v, int) and not isinstance(v, bool):
-                v = [v, self.display_name(spec["relation"], v)]
+                names = rec.get("_names")
+                v = [v, names[f] if names and f in names else self.display_name(spec["relation"], v)]
             out[f] = v
         return out
 

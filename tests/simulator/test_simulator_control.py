@@ -143,7 +143,8 @@ def test_timing_50k_lines_per_day() -> None:
         client = odoorpc.ODOO(big.host, port=big.port, timeout=120)
         client.login(big.db, big.login, big.password)
         lines = client.env["pos.order.line"]
-        dom = [("order_id.date_order", ">=", "2025-01-04 23:00:00"), ("order_id.date_order", "<", "2025-01-05 23:00:00")]
+        dom = [("order_id.date_order", ">=", "2025-01-04 23:00:00"),
+               ("order_id.date_order", "<", "2025-01-05 23:00:00")]
         fields = ["order_id", "product_id", "qty", "price_unit", "discount", "price_subtotal",
                   "price_subtotal_incl", "total_cost", "full_product_name", "refunded_orderline_id", "write_date"]
         t1 = time.perf_counter()
