@@ -167,10 +167,11 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         if brand_field and client.has_model("product.brand")
         else []
     )
-    refunded = {ref for rec in lines if (ref := _m2o_id(rec.get("refunded_orderline_id"))) is not None} - {
-        rec.get("id") for rec in lines
-    }
-    existing_refunded = client.search_ids("pos.order.line", [("id", "in", sorted(refunded))]) if refunded else []
+    # A refund must point at a line that exists: on this day, or found with one `search`.
+    refunded = {ref for rec in lines if (ref := _m2o_id(rec.get("refunded_orderline_id"))) is not None}
+    elsewhere = refunded - {rec.get("id") for rec in lines}
+    found = set(client.search_ids("pos.order.line", [("id", "in", sorted(elsewhere))])) if elsewhere else set()
+    existing_refunded = (refunded - elsewhere) | found
 
     staging = Path(lake_root, STAGING, day.isoformat(), f"{int(time.time())}-{secrets.token_hex(4)}")
     staging.mkdir(parents=True, exist_ok=False)
