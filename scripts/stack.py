@@ -101,12 +101,14 @@ def ensure_secrets(path: Path) -> dict[str, str]:
     return current
 
 
-def load_config(repo: Path = REPO_ROOT, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def load_config(
+    repo: Path = REPO_ROOT, environ: Mapping[str, str] | None = None, run_dir: Path | None = None
+) -> dict[str, str]:
     """Defaults < generated `.run/secrets.env` < `.env` < the caller's environment."""
     environ = os.environ if environ is None else environ
     cfg = dict(DEFAULTS)
     cfg["DATA_LAKE_PATH"] = str(repo / "data-lake")
-    cfg.update(ensure_secrets(repo / ".run" / "secrets.env"))
+    cfg.update(ensure_secrets((run_dir or repo / ".run") / "secrets.env"))
     cfg.update({k: v for k, v in read_env_file(repo / ".env").items() if v != ""})
     cfg.update({k: v for k, v in environ.items() if k in cfg or k.startswith(("AIRFLOW", "ODOO", "DASH", "DEMO"))})
     cfg.setdefault("AIRFLOW_CONN_ODOO_DEFAULT", sim_conn_uri(int(cfg["ODOO_SIM_PORT"])))
@@ -171,6 +173,14 @@ def airflow_bin() -> str:
     """The `airflow` next to the running interpreter (the project's venv)."""
     candidate = Path(sys.executable).with_name("airflow")
     return str(candidate) if candidate.exists() else "airflow"
+
+
+def airflow_cli(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
+    """Run one `airflow` CLI command; its output, or a RuntimeError that carries it."""
+    res = subprocess.run([airflow_bin(), *args], env=dict(env), capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError(f"airflow {' '.join(args)} exited {res.returncode}:\n{(res.stdout + res.stderr)[-4000:]}")
+    return res.stdout + res.stderr
 
 
 def ensure_admin_password(home: Path, password: str | None = None) -> str:
@@ -544,11 +554,12 @@ def backfill_cli(env: Mapping[str, str], dag_id: str, first: dt.date, last: dt.d
 # ---------------------------------------------------------------------------- demo: up/down
 @dataclass
 class Layout:
-    repo: Path = REPO_ROOT
+    """Where the demo keeps its state: `.run/` in the repository unless NK_DASH_RUN_DIR says otherwise."""
 
-    @property
-    def run_dir(self) -> Path:
-        return self.repo / ".run"
+    repo: Path = REPO_ROOT
+    run_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("NK_DASH_RUN_DIR") or REPO_ROOT / ".run").resolve()
+    )
 
     @property
     def home(self) -> Path:
@@ -608,9 +619,7 @@ def up(layout: Layout, cfg: dict[str, str], *, wait: bool = True) -> int:
         ], sim_port)
     if running("api-server", run_dir, _markers("api-server")) is None:
         t0 = time.monotonic()
-        res = subprocess.run([airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise SystemExit(f"airflow db migrate failed:\n{(res.stdout + res.stderr)[-3000:]}")
+        airflow_cli(env, "db", "migrate")
         _say(f"  airflow db migrate: {time.monotonic() - t0:.1f}s")
     airflow = [airflow_bin()]
     ensure("api-server", [*airflow, "api-server"], int(env["AIRFLOW__API__PORT"]), env["AIRFLOW__API__HOST"])
@@ -735,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         return down(layout)
     if args.command == "status":
         return status(layout)
-    cfg = load_config(layout.repo)
+    cfg = load_config(layout.repo, run_dir=layout.run_dir)
     if args.command == "env":  # for scripts/airflow.sh: the demo's Airflow environment, shell-quoted
         env = airflow_env(cfg, home=layout.home, repo=layout.repo)
         import shlex
