@@ -1,0 +1,62 @@
+"""Every DAG imports cleanly and follows the team's rules (tags, owner, retries, docs, no top-level work)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from tests.airflow_env import REPO
+
+APPROVED_TAGS = {"nk-dash", "odoo", "pos"}
+TASKS = ["extract", "save_raw", "clean", "load_fact", "upsert_dims"]
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "nk_dash_daily" in dagbag.dags
+
+
+def test_tags_owner_retries_and_docs(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags and set(dag.tags) <= APPROVED_TAGS, dag_id
+        assert dag.doc_md, dag_id
+        for task in dag.tasks:
+            assert task.retries >= 2, f"{dag_id}.{task.task_id} retries"
+            assert task.owner not in ("", "airflow"), f"{dag_id}.{task.task_id} owner"
+
+
+def test_task_ids_and_order_are_the_public_contract(dagbag):
+    dag = dagbag.dags["nk_dash_daily"]
+    assert sorted(dag.task_ids) == sorted(TASKS)
+    for upstream, downstream in zip(TASKS, TASKS[1:], strict=False):
+        assert downstream in dag.get_task(upstream).downstream_task_ids
+
+
+def test_schedule_is_0200_store_time_over_business_days(dagbag):
+    from nk_dash_timetable import BusinessDayTimetable
+
+    timetable = dagbag.dags["nk_dash_daily"].timetable
+    assert isinstance(timetable, BusinessDayTimetable) or type(timetable).__name__ == "BusinessDayTimetable"
+    assert "02:00" in timetable.summary
+
+
+def test_dag_file_parses_fast_without_heavy_imports():
+    code = (
+        "import sys, time; t=time.perf_counter(); sys.path[:0]=['dags','plugins','.'];"
+        "import nk_dash_daily; print(time.perf_counter()-t);"
+        "print(','.join(m for m in ('pandas','duckdb','pyarrow','odoorpc') if m in sys.modules))"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    seconds, heavy = out.stdout.split("\n")[:2]
+    assert heavy == "", f"DAG file imports {heavy} at parse time"
+    print(f"DAG file import: {float(seconds):.2f} s (process {time.perf_counter() - start:.2f} s)")
