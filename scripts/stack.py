@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "nk_dash_daily"
 ADMIN_USER = "admin"
 
-# Values of .env.example that demo.sh uses when no .env says otherwise.
+# Fallbacks if .env.example is missing; demo.sh reads its values first, then .env.
 DEFAULTS: dict[str, str] = {
     "STORE_TIMEZONE": "UTC",
     "AIRFLOW_HOST": "127.0.0.1",
@@ -108,6 +108,9 @@ def load_config(
     environ = os.environ if environ is None else environ
     cfg = dict(DEFAULTS)
     cfg["DATA_LAKE_PATH"] = str(repo / "data-lake")
+    example = read_env_file(repo / ".env.example")
+    example.pop("AIRFLOW__CORE__DEFAULT_TIMEZONE", None)  # follows STORE_TIMEZONE unless set explicitly
+    cfg.update({k: v for k, v in example.items() if v != ""})
     cfg.update(ensure_secrets((run_dir or repo / ".run") / "secrets.env"))
     cfg.update({k: v for k, v in read_env_file(repo / ".env").items() if v != ""})
     cfg.update({k: v for k, v in environ.items() if k in cfg or k.startswith(("AIRFLOW", "ODOO", "DASH", "DEMO"))})
@@ -736,10 +739,15 @@ def status(layout: Layout) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("up", "down", "status", "env"))
+    parser.add_argument("command", choices=("up", "down", "status", "env", "secrets"))
     parser.add_argument("--no-wait", action="store_true", help="up: do not watch the backfill")
     args = parser.parse_args(argv)
     layout = Layout()
+    if args.command == "secrets":  # fresh values for .env (docker compose)
+        values = {**generate_secrets(), "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+                  "POSTGRES_PASSWORD": secrets.token_urlsafe(24)}
+        print("".join(f"{k}={v}\n" for k, v in values.items()), end="")
+        return 0
     if args.command == "down":
         return down(layout)
     if args.command == "status":
