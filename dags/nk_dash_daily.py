@@ -2,7 +2,9 @@
 # nk_dash_daily
 
 Loads one **business day** of Odoo Point-of-Sale order lines into the Parquet lake:
-`extract → save_raw → clean → load_fact → upsert_dims`.
+
+`extract → save_raw → clean → load_fact → upsert_dims → check_fact_columns, check_fact_table
+→ publish → reload_late_changes`
 
 - The business day is the run's logical date in the store's time zone (`STORE_TIMEZONE`);
   scheduled and backfill runs start at store-local midnight, and the scheduled run for a
@@ -10,6 +12,11 @@ Loads one **business day** of Odoo Point-of-Sale order lines into the Parquet la
   to the same zone so that `airflow backfill create --from-date A --to-date B` and
   `airflow dags test nk_dash_daily 2025-01-05` mean store-local days.
 - Odoo is read through the Connection `odoo_default`; the lake root is `DATA_LAKE_PATH`.
+- `load_fact` reconciles the day with Odoo's order totals and writes it *pending*; the
+  data-quality gates (common-sql checks on DuckDB) must pass before `publish` swaps it
+  into `star-schema/fact_sales/`, so a failed gate leaves the dashboard on good data.
+- `reload_late_changes` reloads earlier days (`NK_DASH_LOOKBACK_DAYS`, default 7) whose
+  orders changed in Odoo after they were loaded, and says which and why.
 - Rerunning a day replaces that day's files; the tasks pass lake paths through XCom.
 - Each task log ends with a receipt: rows, pages, RPC calls, paths, bytes and seconds.
 """
@@ -21,10 +28,16 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 from nk_dash_timetable import BusinessDayTimetable
+from nk_quality import DuckDBColumnCheckOperator, DuckDBTableCheckOperator
 
+from include.etl import quality
 from include.etl.config import lake_root, odoo_conn_id, store_timezone
 
 _TZ = store_timezone()
+# Jinja, rendered when the gates run: the pending fact file, dim_products, the business day.
+_PENDING_FACT = '{{ ti.xcom_pull(task_ids="load_fact") }}'
+_DIM_PRODUCTS = '{{ ti.xcom_pull(task_ids="upsert_dims")[0] }}'
+_DAY = '{{ logical_date.in_timezone("' + str(_TZ) + '").date() }}'
 
 default_args = {
     "owner": "nk-dash",
@@ -33,6 +46,12 @@ default_args = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
+
+
+def _day(logical_date):  # noqa: ANN001, ANN202 - the run's logical date, injected by Airflow
+    from include.etl.business_day import business_day
+
+    return business_day(logical_date, _TZ)
 
 
 @dag(
@@ -47,47 +66,75 @@ default_args = {
 )
 def nk_dash_daily() -> None:
     @task
-    def extract(logical_date=None) -> str:  # noqa: ANN001 - injected by Airflow
+    def extract(logical_date=None) -> str:  # noqa: ANN001
         from nk_odoo_hook import OdooHook
 
         from include.etl import tasks
-        from include.etl.business_day import business_day
 
-        client = OdooHook(odoo_conn_id()).get_conn()
-        return tasks.extract(client, business_day(logical_date, _TZ), _TZ, lake_root())
+        return tasks.extract(OdooHook(odoo_conn_id()).get_conn(), _day(logical_date), _TZ, lake_root())
 
     @task
     def save_raw(staging_dir: str, logical_date=None) -> str:  # noqa: ANN001
         from include.etl import tasks
-        from include.etl.business_day import business_day
 
-        return tasks.save_raw(staging_dir, lake_root(), business_day(logical_date, _TZ))
+        return tasks.save_raw(staging_dir, lake_root(), _day(logical_date))
 
     @task
     def clean(raw_path: str, staging_dir: str, logical_date=None) -> dict[str, str]:  # noqa: ANN001
         from include.etl import tasks
-        from include.etl.business_day import business_day
 
-        return tasks.clean(raw_path, staging_dir, lake_root(), business_day(logical_date, _TZ), _TZ)
+        return tasks.clean(raw_path, staging_dir, lake_root(), _day(logical_date), _TZ)
 
     @task
     def load_fact(clean_paths: dict[str, str], staging_dir: str, logical_date=None) -> str:  # noqa: ANN001
         from include.etl import tasks
-        from include.etl.business_day import business_day
 
-        return tasks.load_fact(clean_paths, staging_dir, lake_root(), business_day(logical_date, _TZ))
+        return tasks.load_fact(clean_paths, staging_dir, lake_root(), _day(logical_date))
 
     @task
-    def upsert_dims(staging_dir: str, fact_path: str) -> list[str]:
+    def upsert_dims(staging_dir: str) -> list[str]:
         from include.etl import tasks
 
         return tasks.upsert_dims(staging_dir, lake_root())
 
+    @task
+    def publish(staging_dir: str, pending_fact: str, logical_date=None) -> str:  # noqa: ANN001
+        from include.etl import tasks
+
+        return tasks.publish(staging_dir, pending_fact, lake_root(), _day(logical_date))
+
+    @task
+    def reload_late_changes(logical_date=None) -> dict[str, str]:  # noqa: ANN001
+        from nk_odoo_hook import OdooHook
+        from nk_quality import run_gates
+
+        from include.etl import tasks
+
+        client = OdooHook(odoo_conn_id()).get_conn()
+        return tasks.reload_late_changes(client, _day(logical_date), _TZ, lake_root(), run_gates)
+
     staging = extract()
-    raw_path = save_raw(staging)
-    clean_paths = clean(raw_path, staging)
-    fact_path = load_fact(clean_paths, staging)
-    upsert_dims(staging, fact_path)
+    pending = load_fact(clean(save_raw(staging), staging), staging)
+    dims = upsert_dims(staging)
+    pending >> dims
+    gates = [
+        DuckDBColumnCheckOperator(
+            task_id="check_fact_columns",
+            conn_id="duckdb_default",
+            table=quality.fact_source(_PENDING_FACT),
+            column_mapping=quality.COLUMN_MAPPING,
+        ),
+        DuckDBTableCheckOperator(
+            task_id="check_fact_table",
+            conn_id="duckdb_default",
+            table=quality.fact_stats_source(_PENDING_FACT, _DIM_PRODUCTS, _DAY),
+            checks=quality.TABLE_CHECKS,
+        ),
+    ]
+    dims >> gates
+    published = publish(staging, pending)
+    gates >> published
+    published >> reload_late_changes()
 
 
 nk_dash_daily()

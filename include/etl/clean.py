@@ -18,11 +18,10 @@ import pyarrow.parquet as pq
 from include.etl import lake, schema
 from include.etl.business_day import parse_odoo_datetime, to_local
 from include.etl.extract import load_records, load_staging
+from include.etl.states import ORDER_STATES
 
 log = logging.getLogger(__name__)
 
-COUNTED_STATES = frozenset({"paid", "done", "invoiced"})
-ORDER_STATES = COUNTED_STATES | {"draft", "cancel"}
 CENT = Decimal("0.01")
 _QTY = Decimal("0.001")
 _PRICE = Decimal("0.0001")

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,7 @@ def product_variant_fields(client: OdooClient) -> tuple[str | None, str | None]:
 def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> ExtractSummary:
     """Read the orders, lines and referenced dimensions of one business day into staging."""
     started = time.perf_counter()
+    extracted_at = datetime.now(UTC).replace(tzinfo=None)
     clean_stale_staging(lake_root)
     start, end = day_window_utc(day, tz)
     window = (odoo_datetime(start), odoo_datetime(end))
@@ -198,6 +199,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     )
     meta = {
         **asdict(summary),
+        "extracted_at_utc": odoo_datetime(extracted_at),
         "pos_category_field": pos_field,
         "brand_field": brand_field,
         "existing_refunded_line_ids": sorted(existing_refunded),

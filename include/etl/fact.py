@@ -6,14 +6,16 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from include.etl import lake, schema
-from include.etl.clean import COUNTED_STATES, Invalid, money
+from include.etl.clean import Invalid, money
 from include.etl.extract import load_records
+from include.etl.states import COUNTED_STATES
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,10 @@ def expected_revenue(orders: list[dict], excluded_order_ids: set[int]) -> Decima
     return total
 
 
+def pending_fact_file(staging_dir: str, day: date) -> Path:
+    return Path(staging_dir, lake.partition_file("", lake.FACT_SALES, day).name)
+
+
 def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: str, day: date) -> FactSummary:
     facts = fact_table(pq.read_table(clean_path))
     rejected_orders = {
@@ -62,9 +68,10 @@ def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: s
         raise ReconciliationError(
             f"business day {day} does not reconcile with Odoo: fact revenue {revenue} != "
             f"sum of amount_total of counted orders {odoo_total} (difference {revenue - odoo_total}); "
-            "the fact partition was not replaced"
+            "the published fact partition was left as it was"
         )
-    written = lake.write_parquet_atomic(facts, lake.partition_file(lake_root, lake.FACT_SALES, day))
+    # Written beside the run's staging files: published by `publish` once the gates pass.
+    written = lake.write_parquet_atomic(facts, pending_fact_file(staging_dir, day))
     orders = len(set(facts["order_id"].to_pylist()))
     log.info(
         "load_fact receipt: day=%s wrote %d fact rows (%d orders, revenue %s = Odoo amount_total %s%s) "

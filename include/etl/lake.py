@@ -23,6 +23,7 @@ FACT_SALES = ("star-schema", "fact_sales")
 STAR = "star-schema"
 _TMP_MARK = ".parquet.tmp-"
 _STALE_TMP_SECONDS = 3600
+_PAUSE_BEFORE_RENAME_S = float(os.environ.get("NK_DASH_TEST_PAUSE_BEFORE_RENAME_S", "0") or 0)
 
 
 def partition_file(root: str | os.PathLike[str], table: tuple[str, str], day: date) -> Path:
@@ -65,6 +66,8 @@ def write_parquet_atomic(table: pa.Table, path: str | os.PathLike[str]) -> Writt
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        if _PAUSE_BEFORE_RENAME_S:
+            time.sleep(_PAUSE_BEFORE_RENAME_S)  # fault-injection point for the crash tests
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -82,8 +85,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process that named this temp file (`...tmp-<pid>-<token>`) still runs here."""
+    try:
+        pid = int(tmp.name.rsplit(_TMP_MARK, 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def clean_stale_temp_files(folder: str | os.PathLike[str], older_than_s: float = _STALE_TMP_SECONDS) -> list[str]:
-    """Remove temp files left by a writer that died (kill -9) more than `older_than_s` ago."""
+    """Remove temp files of writers that died (kill -9 included).
+
+    A temp file is stale when the process named in it no longer runs on this machine, or,
+    for a writer on another machine sharing the lake, when it is older than `older_than_s`.
+    """
     removed: list[str] = []
     now = time.time()
     base = Path(folder)
@@ -91,7 +115,7 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], older_than_s: float =
         return removed
     for tmp in base.rglob(f".*{_TMP_MARK}*"):
         try:
-            if now - tmp.stat().st_mtime >= older_than_s:
+            if not _writer_alive(tmp) or now - tmp.stat().st_mtime >= older_than_s:
                 tmp.unlink()
                 removed.append(str(tmp))
         except FileNotFoundError:
@@ -99,3 +123,12 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], older_than_s: float =
     if removed:
         log.warning("removed %d stale temp file(s) left by a crashed writer: %s", len(removed), removed)
     return removed
+
+
+def publish_file(pending: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Move a complete file into its published place in one atomic rename."""
+    dest = Path(target)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(pending, dest)
+    _fsync_dir(dest.parent)
+    return dest

@@ -1,19 +1,24 @@
-"""The five steps of `nk_dash_daily` as plain functions: lake paths in, lake paths out.
+"""The steps of `nk_dash_daily` as plain functions: lake paths in, lake paths out.
 
-The DAG only wires these together; they run and test without Airflow.
+The DAG only wires these together; they run and test without Airflow. Between
+`upsert_dims` and `publish` the DAG runs the data-quality gates (include/etl/quality.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, tzinfo
 
 from include.etl import clean as clean_mod
-from include.etl import dims, fact, lake, raw
+from include.etl import corrections, dims, fact, lake, raw
 from include.etl import extract as extract_mod
+from include.etl import publish as publish_mod
 from include.etl.odoo_client import OdooClient
 
 log = logging.getLogger(__name__)
+
+Gates = Callable[[str, str, date], None]
 
 
 def extract(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> str:
@@ -31,20 +36,41 @@ def clean(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tzinfo
 
 
 def load_fact(clean_paths: dict[str, str], staging_dir: str, lake_root: str, day: date) -> str:
+    """The day's fact file, reconciled with Odoo, written pending (unpublished) in staging."""
     return fact.load_fact(clean_paths["clean"], clean_paths["rejects"], staging_dir, lake_root, day).path
 
 
 def upsert_dims(staging_dir: str, lake_root: str) -> list[str]:
-    summaries = dims.upsert_dims(staging_dir, lake_root)
-    extract_mod.drop_staging(staging_dir)
-    return [s.path for s in summaries]
+    return [s.path for s in dims.upsert_dims(staging_dir, lake_root)]
 
 
-def run_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> str:
-    """All five steps in one process (tests, one-off scripts); returns the fact partition path."""
+def dim_products_path(lake_root: str) -> str:
+    return str(lake.dimension_file(lake_root, "dim_products"))
+
+
+def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> str:
+    return publish_mod.publish(staging_dir, pending_fact, lake_root, day)
+
+
+def run_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str, gates: Gates | None = None) -> str:
+    """Every step for one day in this process; returns the published fact partition."""
     staging = extract(client, day, tz, lake_root)
     raw_path = save_raw(staging, lake_root, day)
     clean_paths = clean(raw_path, staging, lake_root, day, tz)
-    fact_path = load_fact(clean_paths, staging, lake_root, day)
+    pending = load_fact(clean_paths, staging, lake_root, day)
     upsert_dims(staging, lake_root)
-    return fact_path
+    if gates is not None:
+        gates(pending, dim_products_path(lake_root), day)
+    return publish(staging, pending, lake_root, day)
+
+
+def reload_late_changes(
+    client: OdooClient, day: date, tz: tzinfo, lake_root: str, gates: Gates | None, lookback: int | None = None
+) -> dict[str, str]:
+    """Reload the earlier days (within the look-back) whose orders changed after they were loaded."""
+    lookback = corrections.lookback_days() if lookback is None else lookback
+    reasons = corrections.changed_days(client, day, tz, lake_root, lookback) if lookback > 0 else {}
+    for changed_day, reason in reasons.items():
+        log.warning("reloading business day %s: %s", changed_day, reason)
+        run_day(client, changed_day, tz, lake_root, gates)
+    return {d.isoformat(): r for d, r in reasons.items()}

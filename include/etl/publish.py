@@ -1,0 +1,56 @@
+"""Publish a day's checked fact partition and record when the day was loaded (for late corrections)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from include.etl import lake
+from include.etl.extract import drop_staging, load_staging
+
+log = logging.getLogger(__name__)
+
+STATE = "_state"
+
+
+def manifest_file(lake_root: str, day: date) -> Path:
+    return Path(lake_root, STATE, "loads", f"{day.isoformat()}.json")
+
+
+def read_manifest(lake_root: str, day: date) -> dict[str, Any] | None:
+    try:
+        return json.loads(manifest_file(lake_root, day).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> str:
+    """Atomically replace the day's fact partition with the checked pending file."""
+    meta = load_staging(staging_dir, "meta")
+    target = lake.publish_file(pending_fact, lake.partition_file(lake_root, lake.FACT_SALES, day))
+    manifest = {
+        "day": day.isoformat(),
+        "loaded_at_utc": meta["extracted_at_utc"],
+        "orders": meta["orders"],
+        "lines": meta["lines"],
+        "fact_path": str(target),
+        "fact_bytes": target.stat().st_size,
+    }
+    path = manifest_file(lake_root, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, path)
+    drop_staging(staging_dir)
+    log.info(
+        "publish receipt: day=%s path=%s bytes=%d (extracted at %s UTC)",
+        day,
+        target,
+        manifest["fact_bytes"],
+        manifest["loaded_at_utc"],
+    )
+    return str(target)
