@@ -607,7 +607,7 @@ def up(layout: Layout, cfg: dict[str, str], *, wait: bool = True) -> int:
             if port is not None and port_in_use(host, port):
                 raise SystemExit(f"port {port} (for {name}) is taken by another program; set another port in .env")
             proc = start(name, argv, env, run_dir, cwd=layout.repo)
-            _say(f"  {name:<14} started (pid {proc.pid}, log {proc.log_path.relative_to(layout.repo)})")
+            _say(f"  {name:<14} started (pid {proc.pid}, log {_show(proc.log_path)})")
         procs.append(proc)
         return proc
 
@@ -687,8 +687,16 @@ def up(layout: Layout, cfg: dict[str, str], *, wait: bool = True) -> int:
     return 0
 
 
+def _show(path: Path) -> str:
+    """A path relative to the current directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _print_where(api_url: str, password: str, dash_url: str, home: Path, layout: Layout) -> None:
-    rel = os.path.relpath(home, Path.cwd())
+    rel = _show(home)
     _say(
         "\n"
         f"  Airflow UI   {api_url}/dags/{DAG_ID}\n"
@@ -696,8 +704,8 @@ def _print_where(api_url: str, password: str, dash_url: str, home: Path, layout:
         f"               (stored in {rel}/simple_auth_manager_passwords.json.generated;\n"
         "                set AIRFLOW_ADMIN_PASSWORD in .env to choose it)\n"
         f"  Dashboard    {dash_url}\n"
-        f"  Logs         {os.path.relpath(layout.run_dir / 'logs', Path.cwd())}/\n"
-        f"  CLI          export AIRFLOW_HOME={home}, then e.g. `scripts/airflow.sh dags list-runs {DAG_ID}`\n"
+        f"  Logs         {_show(layout.run_dir / 'logs')}/\n"
+        f"  Airflow CLI  scripts/airflow.sh dags list-runs {DAG_ID}   (AIRFLOW_HOME={rel})\n"
         "  Stop         scripts/stop.sh"
     )
 
