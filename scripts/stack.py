@@ -127,6 +127,21 @@ def load_config(
     return cfg
 
 
+def fill_env_file(path: Path, values: Mapping[str, str], template: Path) -> list[str]:
+    """Give the empty `NAME=` lines of an env file a value (mode 600); returns the names filled."""
+    lines = (path if path.exists() else template).read_text(encoding="utf-8").splitlines()
+    filled = []
+    for i, line in enumerate(lines):
+        name, sep, value = line.partition("=")
+        if sep and name in values and value.strip() == "":
+            lines[i] = f"{name}={values[name]}"
+            filled.append(name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return filled
+
+
 def sim_conn_uri(port: int) -> str:
     return f"odoo://admin:admin@127.0.0.1:{port}/nkdemo?protocol=jsonrpc&timeout=60"
 
@@ -749,12 +764,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status", "env", "secrets"))
     parser.add_argument("--no-wait", action="store_true", help="up: do not watch the backfill")
+    parser.add_argument("--fill", type=Path, metavar="ENV_FILE",
+                        help="secrets: set the empty secrets of ENV_FILE (created from .env.example if missing)")
     args = parser.parse_args(argv)
     layout = Layout()
     if args.command == "secrets":  # fresh values for .env (docker compose)
         values = {**generate_secrets(), "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(12),
                   "POSTGRES_PASSWORD": secrets.token_urlsafe(24)}
-        print("".join(f"{k}={v}\n" for k, v in values.items()), end="")
+        if args.fill is None:
+            print("".join(f"{k}={v}\n" for k, v in values.items()), end="")
+        else:
+            _say(f"filled {fill_env_file(args.fill, values, layout.repo / '.env.example')}")
         return 0
     if args.command == "down":
         return down(layout)

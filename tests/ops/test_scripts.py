@@ -125,3 +125,16 @@ def test_docker_compose_config(tmp_path):
     (workdir / ".env").write_text("STORE_TIMEZONE=UTC\n")
     res = subprocess.run(["docker-compose", "config", "-q"], cwd=workdir, env=env, capture_output=True, text=True)
     assert res.returncode != 0 and "in .env" in res.stderr, "compose must refuse to start without secrets"
+
+
+def test_secrets_fill_makes_a_compose_ready_env(tmp_path):
+    target = tmp_path / ".env"
+    subprocess.run([sys.executable, "-m", "scripts.stack", "secrets", "--fill", str(target)], cwd=REPO, check=True,
+                   capture_output=True)
+    values = stack.read_env_file(target)
+    assert all(len(values[name]) >= 16 for name in _SECRET_VARS)
+    assert target.stat().st_mode & 0o077 == 0
+    if shutil.which("docker-compose"):
+        shutil.copy(REPO / "docker-compose.yaml", tmp_path / "docker-compose.yaml")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "POSTGRES"))}
+        subprocess.run(["docker-compose", "config", "-q"], cwd=tmp_path, env=env, check=True)
