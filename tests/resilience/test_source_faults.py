@@ -43,6 +43,7 @@ def test_transient_fault_is_retried_and_the_day_loads_exactly(sim, tmp_path, kin
     spec = {"kind": kind, "count": count, "model": "pos.order.line", "method": "search_read"}
     if delay is not None:
         spec["delay"] = delay
+    sim.reset_calls()
     sim.fault(**spec)
 
     published = tasks.run_day(odoo, DAY, TZ, str(tmp_path), run_gates)
@@ -54,6 +55,8 @@ def test_transient_fault_is_retried_and_the_day_loads_exactly(sim, tmp_path, kin
         assert odoo.retries == 0, "a slow answer within the timeout needs no retry"
     else:
         assert odoo.retries == count
+    logins = sum(c["count"] for c in sim.calls()["calls"] if c["service"] == "common" and c["method"] == "login")
+    assert logins == (count if kind == "session_expired" else 0), "only an expired session needs a new login"
     assert temp_files(tmp_path) == []
 
 
