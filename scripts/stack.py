@@ -294,6 +294,19 @@ def group_members(pgid: int) -> list[int]:
     return pids
 
 
+def group_pss_mib(pgid: int) -> float:
+    """Proportional memory (PSS) of a process group, MiB (Linux; 0 elsewhere)."""
+    total = 0
+    for pid in group_members(pgid):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
 def start(name: str, argv: list[str], env: Mapping[str, str], run_dir: Path, cwd: Path = REPO_ROOT) -> Proc:
     """Start a component in its own session; pid file and log under `run_dir`."""
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
