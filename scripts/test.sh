@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 
 need() { echo "scripts/test.sh: $*" >&2; exit 1; }
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || need "install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
-  echo "== installing Debian's chromium (browser tests; never a downloaded browser)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v docker-compose >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || need "install Debian's chromium, chromium-driver and docker-compose with apt-get"
+  echo "== installing Debian's chromium (browser tests; never a downloaded browser) and docker-compose (config check)"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose >/dev/null
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -62,7 +62,15 @@ def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: s
     rejected_orders = {
         oid for oid in pq.read_table(rejects_path, columns=["order_id"])["order_id"].to_pylist() if oid is not None
     }
-    revenue = sum(facts["revenue"].to_pylist(), Decimal(0))
+    # Compare like with like: orders with a rejected line are left out on both sides.
+    revenue = sum(
+        (
+            r
+            for r, o in zip(facts["revenue"].to_pylist(), facts["order_id"].to_pylist(), strict=True)
+            if o not in rejected_orders
+        ),
+        Decimal(0),
+    )
     odoo_total = expected_revenue(load_records(staging_dir, "orders"), rejected_orders)
     if revenue != odoo_total:
         raise ReconciliationError(

@@ -14,7 +14,6 @@ from nk_quality import run_gates
 from include.etl import lake, tasks, views
 from include.etl.business_day import day_window_utc, odoo_datetime
 from include.etl.clean import RejectThresholdExceeded
-from include.etl.fact import ReconciliationError
 from include.etl.odoo_client import OdooClient, OdooSchemaError
 from odoo_sim.testing import start_simulator
 from tests.resilience._support import (
@@ -104,13 +103,6 @@ def test_bad_lines_of_single_line_orders_are_rejected_with_reasons_and_the_rest_
         _assert_fact_is_stats_minus(tmp_path, sim, DAY, victims)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ReconciliationError,
-    reason="include/etl/fact.py load_fact: orders with rejected lines are left out of the Odoo side of the "
-    "reconciliation but their other (valid) lines stay in the fact revenue, so ReconciliationError is raised "
-    "whenever a rejected line belongs to an order with more than one line",
-)
 def test_bad_lines_of_multi_line_orders_leave_the_rest_of_the_day_reconciled(tmp_path):
     with start_simulator(**BIG_DAY) as sim:
         odoo = client(sim)
