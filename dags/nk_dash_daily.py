@@ -28,9 +28,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 from nk_dash_timetable import BusinessDayTimetable
-from nk_quality import DuckDBColumnCheckOperator, DuckDBTableCheckOperator
+from nk_quality import fact_gates
 
-from include.etl import quality
 from include.etl.config import lake_root, odoo_conn_id, store_timezone
 
 _TZ = store_timezone()
@@ -117,20 +116,7 @@ def nk_dash_daily() -> None:
     pending = load_fact(clean(save_raw(staging), staging), staging)
     dims = upsert_dims(staging)
     pending >> dims
-    gates = [
-        DuckDBColumnCheckOperator(
-            task_id="check_fact_columns",
-            conn_id="duckdb_default",
-            table=quality.fact_source(_PENDING_FACT),
-            column_mapping=quality.COLUMN_MAPPING,
-        ),
-        DuckDBTableCheckOperator(
-            task_id="check_fact_table",
-            conn_id="duckdb_default",
-            table=quality.fact_stats_source(_PENDING_FACT, _DIM_PRODUCTS, _DAY),
-            checks=quality.TABLE_CHECKS,
-        ),
-    ]
+    gates = fact_gates(_PENDING_FACT, _DIM_PRODUCTS, _DAY)
     dims >> gates
     published = publish(staging, pending)
     gates >> published
