@@ -44,6 +44,7 @@ class SimConfig:
     api_key: str = "nk-demo-key"
     odoo_version: int = 17
     brands: bool = True
+    pos_hr: bool = False
     now: datetime | None = None
     no_access_models: tuple[str, ...] = ()
     cache_lines: int = 400_000
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default="nk-demo-key")
     p.add_argument("--odoo-version", type=int, choices=(16, 17), default=17)
     p.add_argument("--no-brands", action="store_true")
+    p.add_argument("--pos-hr", action="store_true", help="pos_hr installed: hr.employee and pos.order.employee_id")
     p.add_argument("--now", type=parse_dt, default=None, help="fixed 'now' (naive UTC) for write_date and hiding")
     p.add_argument("--no-access-model", action="append", default=[], metavar="MODEL")
     p.add_argument("--cache-lines", type=int, default=400_000, help="LRU budget of generated lines kept")
@@ -117,6 +119,7 @@ def config_from_args(argv: list[str] | None = None) -> SimConfig:
         api_key=args.api_key,
         odoo_version=args.odoo_version,
         brands=not args.no_brands,
+        pos_hr=args.pos_hr,
         now=args.now,
         no_access_models=tuple(args.no_access_model),
         cache_lines=args.cache_lines,

@@ -174,7 +174,8 @@ class DayStore:
         margin = excl - cost
         return {
             "id": lid, "order_id": order["id"], "product_id": pid,
-            "full_product_name": name if name is not None else p.name_at(order["date_order"]),
+            "full_product_name": name if name is not None
+            else p.name_at(order["date_order"]) + self.catalog.variant_suffix(pid),
             "name": f"{order['name']}-{k}", "qty": qty_m / 1000, "price_unit": price / 100,
             "discount": disc, "price_subtotal": excl / 100, "price_subtotal_incl": incl / 100,
             "tax_ids": [p.tax_id], "tax_ids_after_fiscal_position": [p.tax_id],
@@ -202,12 +203,23 @@ class DayStore:
             "date_order": date_order, "create_date": (when + timedelta(seconds=create_s)).isoformat(" "),
             "write_date": (when + timedelta(seconds=write_s)).isoformat(" "), "state": state,
             "config_id": st["id"], "session_id": sid, "company_id": st["company_id"],
-            "currency_id": CURRENCY_ID, "user_id": ADMIN_UID, "create_uid": ADMIN_UID, "write_uid": ADMIN_UID,
+            "currency_id": CURRENCY_ID, "create_uid": ADMIN_UID, "write_uid": ADMIN_UID,
             "partner_id": False, "lines": [], "sequence_number": n, "to_invoice": state == "invoiced",
             "is_invoiced": state == "invoiced", "amount_return": 0.0, "currency_rate": 1.0,
             "tracking_number": f"{n % 1000:03d}", "nb_print": 0, "note": False,
             "_refund": refund,
+            **self._seller(store, n),
         }
+
+    def _seller(self, store: int, n: int) -> dict[str, Any]:
+        """Who rang the order: one of the store's users; with pos_hr, the session's user and an employee."""
+        cat = self.catalog
+        if not self.cfg.pos_hr:
+            return {"user_id": cat.store_users[store][n % len(cat.store_users[store])]}
+        eid = cat.store_employees[store][n % len(cat.store_employees[store])]
+        # the order's user is the one logged in to the session; pos_hr's stored `cashier` is the
+        # employee's name (pos_hr/models/pos_order.py `_compute_cashier`)
+        return {"user_id": cat.store_users[store][0], "employee_id": eid, "cashier": cat.employees[eid][0]}
 
     @staticmethod
     def _finish_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:

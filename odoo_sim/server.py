@@ -19,7 +19,18 @@ from odoo_sim.models import Registry
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("http_500", "http_503", "slow", "timeout", "drop", "malformed_json", "session_expired",
-               "odoo_error")
+               "odoo_error", "serialization_failure", "deadlock", "lock_not_available")
+# PostgreSQL concurrency errors that Odoo's own retry loop (odoo/service/model.py `retrying`) gave up
+# on: the JSON-RPC error carries the psycopg2 class in data.name and PostgreSQL's message.
+_CONCURRENCY_ERRORS = {
+    "serialization_failure": ("psycopg2.errors.SerializationFailure",
+                              "could not serialize access due to concurrent update\n"),
+    "deadlock": ("psycopg2.errors.DeadlockDetected",
+                 "deadlock detected\nDETAIL:  Process 4127 waits for ShareLock on transaction 91823; "
+                 "blocked by process 4131.\n"),
+    "lock_not_available": ("psycopg2.errors.LockNotAvailable",
+                           'could not obtain lock on row in relation "pos_order"\n'),
+}
 _DEFAULT_DELAY = {"slow": 2.0, "timeout": 60.0}
 _HTML_500 = ("<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body>"
              "<h1>Internal Server Error</h1><p>The server encountered an internal error.</p></body></html>")
@@ -283,6 +294,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"jsonrpc": "2.0", "id": ' + json.dumps(req_id).encode() + b', "result": [{"id": 1, "na')
         elif kind == "session_expired":
             self._json(session_expired(req_id))
+        elif kind in _CONCURRENCY_ERRORS:
+            self._json(error_payload(req_id, *_CONCURRENCY_ERRORS[kind]))
         elif kind == "odoo_error":
             self._json(error_payload(req_id, "builtins.RuntimeError", "Simulated server error (fault injection)"))
         return True
