@@ -9,11 +9,32 @@ Example: `AIRFLOW_CONN_ODOO_DEFAULT='odoo://admin:<api key>@odoo.example.com:443
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowFailException
 
-from include.etl.odoo_client import OdooClient, OdooSettings
+from include.etl.odoo_client import OdooClient, OdooPermanentError, OdooSettings
+
+
+class OdooConnectionError(ValueError):
+    """The Connection itself is unusable (missing fields, unknown protocol)."""
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """Errors no retry can mend fail the task at once, without Airflow's retries, with the same message.
+
+    Wrong password or API key, missing access rights, unknown database, changed schema and an
+    unusable Connection would give the same verdict on every try; transient faults (already
+    retried inside the client) still go through the task's retries.
+    """
+    try:
+        yield
+    except (OdooPermanentError, OdooConnectionError) as exc:
+        raise AirflowFailException(f"{exc} (not retried: a retry cannot mend this)") from exc
 
 
 class OdooHook(BaseHook):
@@ -31,9 +52,11 @@ class OdooHook(BaseHook):
         extra = conn.extra_dejson
         protocol = str(extra.get("protocol", "jsonrpc"))
         if protocol not in ("jsonrpc", "jsonrpc+ssl"):
-            raise ValueError(f"connection '{self.odoo_conn_id}': protocol must be jsonrpc or jsonrpc+ssl")
+            raise OdooConnectionError(f"connection '{self.odoo_conn_id}': protocol must be jsonrpc or jsonrpc+ssl")
         if not conn.host or not conn.schema or not conn.login:
-            raise ValueError(f"connection '{self.odoo_conn_id}' needs host, schema (the Odoo database) and login")
+            raise OdooConnectionError(
+                f"connection '{self.odoo_conn_id}' needs host, schema (the Odoo database) and login"
+            )
         secret = conn.password or str(extra.get("api_key", ""))
         return OdooSettings(
             host=conn.host,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -65,3 +67,15 @@ def test_dag_file_parses_fast_without_heavy_imports():
     seconds, heavy = out.stdout.split("\n")[:2]
     assert heavy == "", f"DAG file imports {heavy} at parse time"
     print(f"DAG file import: {float(seconds):.2f} s (process {time.perf_counter() - start:.2f} s)")
+
+
+def test_missing_plugins_folder_fails_with_a_message_that_says_so():
+    """Tried in an existing Airflow: without NK Dash's plugins the DAG must say what to configure."""
+    code = "import sys; sys.path[:0]=['dags','.']; import nk_dash_daily"
+    # an Airflow of its own: its plugins folder is $AIRFLOW_HOME/plugins, which has no NK Dash plugin
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__PLUGINS_FOLDER"}
+    env["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="nk-dash-foreign-airflow-")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert out.returncode != 0
+    assert "AIRFLOW__CORE__PLUGINS_FOLDER" in out.stderr and "plugins/" in out.stderr
+    assert "nk_dash_timetable not found" in out.stderr

@@ -34,15 +34,19 @@ class OdooError(RuntimeError):
     """A fault of the Odoo source, with the connection named and the secret left out."""
 
 
-class OdooAuthError(OdooError):
+class OdooPermanentError(OdooError):
+    """A fault that no retry can mend: the run must fail at once (the DAG fails the task without retries)."""
+
+
+class OdooAuthError(OdooPermanentError):
     """Wrong login, password or API key, or unknown database: retrying cannot help."""
 
 
-class OdooAccessError(OdooError):
+class OdooAccessError(OdooPermanentError):
     """The user lacks access rights to a model."""
 
 
-class OdooSchemaError(OdooError):
+class OdooSchemaError(OdooPermanentError):
     """The source does not have a field or model the pipeline needs."""
 
 
@@ -72,6 +76,15 @@ class OdooSettings:
 
 _TRANSIENT_HTTP = {429, 500, 502, 503, 504}
 _SESSION_EXPIRED = "SessionExpiredException"
+# PostgreSQL concurrency errors: Odoo retries them itself a few times per request
+# (odoo/service/model.py `retrying`) and passes them on when they persist; a later call succeeds.
+_CONCURRENCY_ERRORS = frozenset(
+    {
+        "psycopg2.errors.SerializationFailure",
+        "psycopg2.errors.DeadlockDetected",
+        "psycopg2.errors.LockNotAvailable",
+    }
+)
 
 
 def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
@@ -102,7 +115,8 @@ def is_transient(exc: BaseException) -> bool:
     ):
         return True
     if isinstance(exc, odoorpc.error.RPCError):
-        return _rpc_error_code(exc) == 100 or _SESSION_EXPIRED in _rpc_error_name(exc)
+        name = _rpc_error_name(exc)
+        return _rpc_error_code(exc) == 100 or _SESSION_EXPIRED in name or name in _CONCURRENCY_ERRORS
     return False
 
 
@@ -164,7 +178,8 @@ class OdooClient:
                 return self._odoo.execute_kw(model, method, list(args), kwargs or {})
             except odoorpc.error.RPCError as exc:
                 if is_transient(exc):
-                    self._odoo = None  # session expired: log in again on the retry
+                    if _rpc_error_code(exc) == 100 or _SESSION_EXPIRED in _rpc_error_name(exc):
+                        self._odoo = None  # session expired: log in again on the retry
                     raise
                 raise self._classify(exc, f"{model}.{method}") from None
 
