@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from odoo_sim import versions
 from odoo_sim.catalog import DT_FMT, TAXES, Catalog
 from odoo_sim.config import SimConfig, parse_dt
 
@@ -197,7 +198,7 @@ class DayStore:
         sid = (d + 1) * SESSION_BLOCK + store + 1
         name = f"{st['name']}/{day.year % 100:02d}{day.month:02d}{day.day:02d}-{n:05d}" + (
             " REFUND" if refund else "")
-        return {
+        order = {
             "id": oid, "name": name, "pos_reference": f"Order {sid:07d}-001-{n:05d}",
             "date_order": date_order, "create_date": (when + timedelta(seconds=create_s)).isoformat(" "),
             "write_date": (when + timedelta(seconds=write_s)).isoformat(" "), "state": state,
@@ -208,6 +209,7 @@ class DayStore:
             "tracking_number": f"{n % 1000:03d}", "nb_print": 0, "note": False,
             "_refund": refund,
         }
+        return versions.version(self.cfg.odoo_version).adapt_order(order, st["name"])
 
     @staticmethod
     def _finish_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
@@ -398,9 +400,11 @@ class DayStore:
         with self.lock:
             order = self._require(self.get_order(oid), "pos.order", oid)
             ov = self.order_over.setdefault(order["id"], {})
+            store = next(st for st in self.catalog.stores if st["id"] == order["config_id"])
+            vals = versions.version(self.cfg.odoo_version).write_vals({**order, **ov}, vals, store["name"])
             ov.update(vals)
             if "state" in vals:
-                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced"
+                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced" or "account_move" in vals
             ov["write_date"] = self.now_str()
             self._bump(self.day_of_order_id(oid))
 
