@@ -358,7 +358,8 @@ class OdooClient:
     def fields(self, model: str) -> dict[str, dict[str, Any]]:
         """`fields_get` of `model`, read once per client."""
         if model not in self._fields:
-            self._fields[model] = self.call(model, "fields_get", [], {"attributes": ["type", "relation", "string"]})
+            attributes = ["type", "relation", "string", "selection"]
+            self._fields[model] = self.call(model, "fields_get", [], {"attributes": attributes})
         return self._fields[model]
 
     def has_model(self, model: str) -> bool:
