@@ -162,10 +162,11 @@ class OdooClient:
     def connect(self) -> OdooClient:
         self._with_retry("login", self._login)
         log.info(
-            "logged in to Odoo %s as '%s' (server %s)",
+            "logged in to Odoo %s as '%s' (server %s) over %s",
             self.settings.describe(),
             self.settings.login,
             self.server_version,
+            self.api,
         )
         return self
 
