@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from odoo_sim import versions
 from odoo_sim.catalog import DT_FMT, TAXES, Catalog
 from odoo_sim.config import SimConfig, parse_dt
 
@@ -198,7 +199,7 @@ class DayStore:
         sid = (d + 1) * SESSION_BLOCK + store + 1
         name = f"{st['name']}/{day.year % 100:02d}{day.month:02d}{day.day:02d}-{n:05d}" + (
             " REFUND" if refund else "")
-        return {
+        order = {
             "id": oid, "name": name, "pos_reference": f"Order {sid:07d}-001-{n:05d}",
             "date_order": date_order, "create_date": (when + timedelta(seconds=create_s)).isoformat(" "),
             "write_date": (when + timedelta(seconds=write_s)).isoformat(" "), "state": state,
@@ -210,6 +211,7 @@ class DayStore:
             "_refund": refund,
             **self._seller(store, n),
         }
+        return versions.version(self.cfg.odoo_version).adapt_order(order, st["name"])
 
     def _seller(self, store: int, n: int) -> dict[str, Any]:
         """Who rang the order: one of the store's users; with pos_hr, the session's user and an employee."""
@@ -410,9 +412,11 @@ class DayStore:
         with self.lock:
             order = self._require(self.get_order(oid), "pos.order", oid)
             ov = self.order_over.setdefault(order["id"], {})
+            store = next(st for st in self.catalog.stores if st["id"] == order["config_id"])
+            vals = versions.version(self.cfg.odoo_version).write_vals({**order, **ov}, vals, store["name"])
             ov.update(vals)
             if "state" in vals:
-                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced"
+                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced" or "account_move" in vals
             ov["write_date"] = self.now_str()
             self._bump(self.day_of_order_id(oid))
 

@@ -8,10 +8,10 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from odoo_sim import domain as dom
+from odoo_sim import versions
 from odoo_sim.catalog import (
     ATTRIBUTES,
     DT_FMT,
@@ -28,7 +28,6 @@ from odoo_sim.errors import OdooError, access_denied, access_error, missing_db, 
 
 log = logging.getLogger(__name__)
 
-_FIELDS_JSON = Path(__file__).parent / "data" / "fields_get-17.0.json"
 _DAY_MODELS = ("pos.order", "pos.order.line")
 _RESULT_CACHE_SIZE = 6
 _READ_METHODS = ("search", "search_read", "search_count", "read")
@@ -132,6 +131,8 @@ class Registry:
 
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
+        self.version = versions.version(cfg.odoo_version)
+        self.api_key_revoked = False
         self.catalog = Catalog(cfg)
         self.days = DayStore(cfg, self.catalog)
         self.schemas = self._build_schemas()
@@ -145,10 +146,10 @@ class Registry:
 
     # ---- schemas --------------------------------------------------------------------------
     def _build_schemas(self) -> dict[str, dict[str, dict[str, Any]]]:
-        real = json.loads(_FIELDS_JSON.read_text(encoding="utf-8"))
+        real = versions.recorded_schemas(self.cfg.odoo_version)
         schemas: dict[str, dict[str, dict[str, Any]]] = dict(real)
         for model, (_desc, fields) in _EXTRA_SCHEMAS.items():
-            if model == "product.brand" and not self.cfg.brands:
+            if (model == "product.brand" and not self.cfg.brands) or model in real:
                 continue
             schemas[model] = {**copy.deepcopy(_COMMON), **copy.deepcopy(fields)}
         if self.cfg.pos_hr:
@@ -230,6 +231,8 @@ class Registry:
             cid: {**base, "id": cid, "name": name, "parent_id": parent or False, "sequence": cid,
                   "child_id": [c for c, (_n, p) in POS_CATEGORIES.items() if p == cid], "has_image": False}
             for cid, (name, parent) in POS_CATEGORIES.items()}
+        for rec in static["pos.category"].values():
+            self.version.adapt_pos_category(rec)
         static["account.tax"] = {tid: {**base, "id": tid, "name": name, "amount": float(rate),
                                        "amount_type": "percent", "price_include": incl, "type_tax_use": "sale",
                                        "company_id": 1, "active": True}
@@ -279,6 +282,7 @@ class Registry:
                 rec["pos_categ_ids"] = [p.pos_categ_id]
             if self.cfg.brands:
                 rec["product_brand_id"] = p.brand_id
+            self.version.adapt_product(rec)
             if pid == p.tmpl_id:
                 # a template has a default_code/barcode only when it has a single variant
                 tmpls[pid] = {**rec, "default_code": p.default_code if single else False,
@@ -618,7 +622,13 @@ class Registry:
 
     # ---- authentication & dispatch ------------------------------------------------------------
     def _secret_ok(self, password: Any) -> bool:
-        return isinstance(password, str) and password in (self.cfg.password, self.cfg.api_key)
+        return isinstance(password, str) and (password == self.cfg.password or self.api_key_ok(password))
+
+    def api_key_ok(self, key: Any) -> bool:
+        """The API key, unless revoked or past its expiration (then Odoo treats it as unknown)."""
+        expiry = self.cfg.api_key_expiration
+        return (key == self.cfg.api_key and not self.api_key_revoked
+                and (expiry is None or self.cfg.current_now() < expiry))
 
     def check_db(self, db: Any) -> None:
         if db != self.cfg.db:

@@ -20,6 +20,7 @@ from typing import Any
 
 from include.etl.business_day import day_window_utc, odoo_datetime
 from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
+from include.etl.states import counted_states, unknown_states
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,11 @@ class ExtractSummary:
 
 
 def check_schema(client: OdooClient) -> None:
-    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs."""
+    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs.
+
+    The schema is read from `fields_get`, never inferred from the version number: money fields
+    are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
+    """
     for model, expected in EXPECTED_TYPES.items():
         fields = client.fields(model)
         for name, types in expected.items():
@@ -137,6 +142,17 @@ def check_schema(client: OdooClient) -> None:
                     f"source schema changed: {model}.{name} is '{fields[name].get('type')}', "
                     f"expected {' or '.join(types)}"
                 )
+    selection = order_states(client)
+    if selection and (unknown := unknown_states(selection)):
+        raise OdooSchemaError(
+            f"source schema changed: pos.order.state has values {sorted(unknown)} (Odoo {client.server_version}) "
+            "that the ETL cannot count or exclude; refusing to guess"
+        )
+
+
+def order_states(client: OdooClient) -> list[str]:
+    """The `pos.order.state` values of this server, from `fields_get`."""
+    return [value for value, _label in client.fields("pos.order")["state"].get("selection") or []]
 
 
 def product_variant_fields(client: OdooClient) -> tuple[str | None, str | None]:
@@ -238,6 +254,8 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         **asdict(summary),
         "extracted_at_utc": odoo_datetime(extracted_at),
         "pos_category_field": pos_field,
+        "counted_states": sorted(counted_states(order_states(client))),
+        "api": client.api,
         "brand_field": brand_field,
         "variant_values_field": variant_field,
         "seller_fields": list(sellers),
