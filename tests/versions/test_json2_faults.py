@@ -63,7 +63,10 @@ def test_which_json2_answers_are_transient(error, transient):
 
 def test_positional_arguments_become_named_ones():
     assert named_params("search_read", [[("id", ">", 0)]], {"fields": ["name"], "limit": 5}) == {
-        "domain": [("id", ">", 0)], "fields": ["name"], "limit": 5}
+        "domain": [("id", ">", 0)],
+        "fields": ["name"],
+        "limit": 5,
+    }
     assert named_params("read", [[1, 2]], {"fields": ["name"]}) == {"ids": [1, 2], "fields": ["name"]}
     with pytest.raises(TypeError):
         named_params("action_pos_order_paid", [[1]], {})
