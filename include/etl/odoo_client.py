@@ -166,6 +166,7 @@ class OdooClient:
         self.settings = settings
         self._sleep = sleep
         self._transport: Transport | None = None
+        self._chosen = ""  # the transport of the first successful login, kept for re-logins
         self._fields: dict[str, dict[str, dict[str, Any]]] = {}
         self.rpc_calls = 0
         self.retries = 0
@@ -193,8 +194,12 @@ class OdooClient:
         s = self.settings
         if s.api not in APIS:
             raise OdooError(f"{s.describe()}: extra 'api' must be one of {', '.join(APIS)}, not '{s.api}'")
-        if s.api == "jsonrpc" or (s.api == "auto" and self.api == "jsonrpc"):
-            self._login_jsonrpc()
+        if s.api == "jsonrpc" or self._chosen == "jsonrpc":
+            # a forced /jsonrpc, or a new session after one expired: no need to ask the version again
+            self._login_jsonrpc(self.server_version or None)
+            return
+        if self._chosen == "json2":
+            self._login_json2()
             return
         # /web/webclient/version_info: one call, then the transport follows from the version.
         self.rpc_calls += 1
@@ -247,6 +252,7 @@ class OdooClient:
                 ) from None
             raise
         self._transport = OdoorpcTransport(odoo)
+        self._chosen = "jsonrpc"
 
     def _login_json2(self) -> None:
         transport = Json2Transport(self.settings, self.server_version)
@@ -260,6 +266,7 @@ class OdooClient:
                 raise error from None
             raise
         self._transport = transport
+        self._chosen = "json2"
 
     def close(self) -> None:
         if self._transport is not None:
