@@ -708,7 +708,7 @@ class Registry:
     def stats(self, date_from: str, date_to: str) -> dict[str, Any]:
         """/sim/stats: sales KPIs, plus payments by method, customers and the sessions started in the window."""
         out = self.days.stats(date_from, date_to)
-        counted = [o for oid in out["order_ids"] if (o := self.get_record("pos.order", oid)) is not None]
+        counted = [o for oid in out["order_ids"] if (o := self.days.get_order(oid)) is not None]
         names = {mid: m["name"] for mid, m in self._static["pos.payment.method"].items()}
         out.update(payments.stats(counted, names))
         lo, hi = parse_dt(date_from).strftime(DT_FMT), parse_dt(date_to).strftime(DT_FMT)
