@@ -159,6 +159,20 @@ def staff_rows(orders: list[Record], seller_fields: list[str], seen_at: datetime
     ]
 
 
+def customer_rows(orders: list[Record], seen_at: datetime | None) -> list[dict[str, Any]]:
+    """The day's customers (pos.order.partner_id): id and the name Odoo shows, nothing else about them."""
+    found: dict[int, str | None] = {}
+    for order in orders:
+        value = order.get("partner_id")
+        ref = m2o(value, "partner_id", required=False) if isinstance(value, list) else None
+        if ref is not None:
+            found[ref[0]] = _text(ref[1])
+    return [
+        {"customer_id": cid, "customer_name": name, "source_write_date": seen_at}
+        for cid, name in sorted(found.items())
+    ]
+
+
 def category_rows(categories: list[Record]) -> list[dict[str, Any]]:
     rows = []
     for c in categories:
@@ -256,6 +270,7 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
         "dim_staff": staff_rows(
             load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
         ),
+        "dim_customers": customer_rows(load_records(staging_dir, "orders"), _ts(meta.get("extracted_at_utc"))),
     }
     started = time.perf_counter()
     with dimensions_lock(lake_root):
