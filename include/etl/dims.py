@@ -274,7 +274,9 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
             load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
         ),
         "dim_customers": customer_rows(
-            load_records(staging_dir, "orders"), set(meta.get("counted_states") or COUNTED_STATES), _ts(meta.get("extracted_at_utc"))
+            load_records(staging_dir, "orders"),
+            set(meta.get("counted_states") or COUNTED_STATES),
+            _ts(meta.get("extracted_at_utc")),
         ),
     }
     started = time.perf_counter()

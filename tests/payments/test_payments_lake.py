@@ -7,9 +7,8 @@ from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import pyarrow.parquet as pq
+import pytest
 
 from include.etl import schema, tasks, views
 from include.etl.extract import drop_staging
@@ -67,7 +66,8 @@ def test_each_day_reconciles_payments_with_order_totals_change_and_rounding_incl
     assert rounding_days, "the simulator should round cash on some days"
     # per order, payments minus revenue is the cash rounding: zero except on the store that rounds, < 0.05 there
     diffs = con.execute(
-        "WITH p AS (SELECT order_id, any_value(store_id) AS store_id, sum(amount) AS paid FROM fact_payments GROUP BY 1), "
+        "WITH p AS (SELECT order_id, any_value(store_id) AS store_id, sum(amount) AS paid "
+        "FROM fact_payments GROUP BY 1), "
         "s AS (SELECT order_id, sum(revenue) AS revenue FROM fact_sales GROUP BY 1) "
         "SELECT p.store_id, p.paid - s.revenue AS diff FROM p JOIN s USING (order_id) WHERE p.paid <> s.revenue"
     ).fetchall()
