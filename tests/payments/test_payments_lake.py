@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from include.etl import schema, tasks, views
+from include.etl import lake, schema, tasks, views
 from include.etl.extract import drop_staging
 from odoo_sim.testing import SimulatorProcess
 from tests.payments._support import DAYS, TZ, client, expected
@@ -196,3 +196,21 @@ def test_payment_rpcs_are_paged(sim: SimulatorProcess, loaded_lake: Path) -> Non
     # fields_get once, then one search_read per page (the last one may come back short)
     assert pages <= by_model["pos.payment"] <= pages + 2
     assert by_model["pos.payment.method"] <= 2 and by_model["pos.session"] <= 3
+
+
+def test_days_loaded_before_customers_existed_read_partner_id_as_null(loaded_lake: Path, tmp_path: Path) -> None:
+    """A fact_sales file written without `partner_id` (an older lake) reads it as NULL beside a new one."""
+    old_day, new_day = DAYS[0], DAYS[1]
+    for day in (old_day, new_day):
+        table = pq.read_table(lake.partition_file(loaded_lake, lake.FACT_SALES, day))
+        if day == old_day:
+            table = table.drop_columns(["partner_id"])
+        lake.write_parquet_atomic(table, lake.partition_file(tmp_path, lake.FACT_SALES, day))
+    con = views.connect(str(tmp_path))
+    try:
+        known = dict(
+            con.execute("SELECT date, count(partner_id) FROM fact_sales GROUP BY 1 ORDER BY 1").fetchall()
+        )
+    finally:
+        con.close()
+    assert known[old_day] == 0 and known[new_day] > 0
