@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from include.etl import lake, schema
 from include.etl.business_day import parse_odoo_datetime, to_local
@@ -207,7 +206,7 @@ class CleanSummary:
 
 
 def clean_day(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> CleanSummary:
-    raw = pq.read_table(raw_path, columns=["line_json", "order_json"]).to_pylist()
+    raw = lake.read_table(raw_path, columns=["line_json", "order_json"]).to_pylist()
     meta = load_staging(staging_dir, "meta")
     ctx = CleanContext(
         day=day,
@@ -236,8 +235,8 @@ def clean_day(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tz
                 }
             )
     reasons = Counter(_reason_kind(r["reason"]) for r in rejects)
-    rejects_written = lake.write_parquet_atomic(
-        pa.Table.from_pylist(rejects, REJECTS), lake.partition_file(lake_root, lake.REJECTS, day)
+    rejects_written = lake.write_parquet(
+        pa.Table.from_pylist(rejects, REJECTS), lake.Lake(lake_root).partition_file(lake.REJECTS, day)
     )
     total = len(rows) + len(rejects)
     share = len(rejects) / total if total else 0.0
@@ -258,8 +257,8 @@ def clean_day(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tz
             f"NK_DASH_MAX_REJECT_SHARE {limit:.1%}): {dict(reasons)}; see {rejects_written.path}. "
             "The day was not loaded; the lake keeps its previous data for it."
         )
-    written = lake.write_parquet_atomic(
-        pa.Table.from_pylist(rows, CLEAN_LINES), lake.partition_file(lake_root, lake.CLEAN_LINES, day)
+    written = lake.write_parquet(
+        pa.Table.from_pylist(rows, CLEAN_LINES), lake.Lake(lake_root).partition_file(lake.CLEAN_LINES, day)
     )
     log.info(
         "clean receipt: day=%s rows=%d rejected=%d path=%s bytes=%d seconds=%.2f",

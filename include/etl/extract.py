@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from include.etl import lake
 from include.etl.business_day import day_window_utc, odoo_datetime
 from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
 from include.etl.states import counted_states, unknown_states
@@ -235,18 +236,19 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     found = set(client.search_ids("pos.order.line", [("id", "in", sorted(elsewhere))])) if elsewhere else set()
     existing_refunded = (refunded - elsewhere) | found
 
-    staging = Path(lake_root, STAGING, day.isoformat(), f"{int(time.time())}-{secrets.token_hex(4)}")
-    staging.mkdir(parents=True, exist_ok=False)
-    _dump(staging / "orders.json.gz", orders)
-    _dump(staging / "lines.json.gz", lines)
-    _dump(staging / "products.json.gz", products)
-    _dump(staging / "categories.json.gz", categories)
-    _dump(staging / "pos_categories.json.gz", pos_categories)
-    _dump(staging / "brands.json.gz", brands)
-    _dump(staging / "stores.json.gz", stores)
-    _dump(staging / "variant_values.json.gz", variant_values)
+    staging = lake.join(lake_root, STAGING, day.isoformat(), f"{int(time.time())}-{secrets.token_hex(4)}")
+    if not lake.is_s3(staging):
+        Path(staging).mkdir(parents=True, exist_ok=False)
+    _dump(lake.join(staging, "orders.json.gz"), orders)
+    _dump(lake.join(staging, "lines.json.gz"), lines)
+    _dump(lake.join(staging, "products.json.gz"), products)
+    _dump(lake.join(staging, "categories.json.gz"), categories)
+    _dump(lake.join(staging, "pos_categories.json.gz"), pos_categories)
+    _dump(lake.join(staging, "brands.json.gz"), brands)
+    _dump(lake.join(staging, "stores.json.gz"), stores)
+    _dump(lake.join(staging, "variant_values.json.gz"), variant_values)
     for name, records in staged.items():
-        _dump(staging / f"{name}.json.gz", records)
+        _dump(lake.join(staging, f"{name}.json.gz"), records)
     summary = ExtractSummary(
         day=day.isoformat(),
         staging_dir=str(staging),
@@ -277,7 +279,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         "payments": len(staged["payments"]),
         "sessions": len(staged["sessions"]),
     }
-    _dump(staging / "meta.json.gz", meta)
+    _dump(lake.join(staging, "meta.json.gz"), meta)
     log.info(
         "extract receipt: day=%s orders=%d lines=%d payments=%d sessions=%d products=%d categories=%d brands=%d "
         "stores=%d rpc_calls=%d pages=%d retries=%d seconds=%.2f staging=%s",
@@ -314,16 +316,19 @@ def _x2m_ids(value: Any) -> list[int]:
     return [single] if single is not None else []
 
 
-def _dump(path: Path, payload: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+def _dump(path: str, payload: Any) -> None:
+    if lake.is_s3(path):
+        lake.write_bytes(path, gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=3))
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
         json.dump(payload, fh, ensure_ascii=False)
-    os.replace(tmp, path)
+    os.replace(tmp, target)
 
 
 def load_staging(staging_dir: str, name: str) -> Any:
-    with gzip.open(Path(staging_dir, f"{name}.json.gz"), "rt", encoding="utf-8") as fh:
-        return json.load(fh)
+    return json.loads(gzip.decompress(lake.read_bytes(lake.join(staging_dir, f"{name}.json.gz"))).decode("utf-8"))
 
 
 def load_records(staging_dir: str, name: str) -> list[Record]:
@@ -333,17 +338,25 @@ def load_records(staging_dir: str, name: str) -> list[Record]:
 
 
 def drop_staging(staging_dir: str) -> None:
-    shutil.rmtree(staging_dir, ignore_errors=True)
-    parent = Path(staging_dir).parent
-    if parent.exists() and not any(parent.iterdir()):
-        parent.rmdir()
+    lake.remove_tree(staging_dir)
 
 
 def clean_stale_staging(lake_root: str, older_than_s: float = _STALE_STAGING_SECONDS) -> None:
+    now = time.time()
+    if lake.is_s3(lake_root):
+        runs: dict[str, float] = {}
+        for name, info in lake.list_objects(lake.join(lake_root, STAGING)).items():
+            run_dir = name.rsplit("/", 1)[0]
+            modified = info.get("LastModified")
+            runs[run_dir] = max(runs.get(run_dir, 0.0), modified.timestamp() if modified is not None else now)
+        for run_dir, modified in runs.items():
+            if now - modified > older_than_s:
+                log.info("removing stale staging folder %s", run_dir)
+                lake.remove_tree(run_dir)
+        return
     base = Path(lake_root, STAGING)
     if not base.exists():
         return
-    now = time.time()
     for run_dir in base.glob("*/*"):
         if now - run_dir.stat().st_mtime > older_than_s:
             log.info("removing stale staging folder %s", run_dir)

@@ -6,11 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from include.etl import lake, schema
 from include.etl.clean import Invalid, money
@@ -53,14 +51,14 @@ def expected_revenue(orders: list[dict], excluded_order_ids: set[int]) -> Decima
     return total
 
 
-def pending_fact_file(staging_dir: str, day: date) -> Path:
-    return Path(staging_dir, lake.partition_file("", lake.FACT_SALES, day).name)
+def pending_fact_file(staging_dir: str, day: date) -> str:
+    return lake.join(staging_dir, lake.partition_file("", lake.FACT_SALES, day).name)
 
 
 def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: str, day: date) -> FactSummary:
-    facts = fact_table(pq.read_table(clean_path))
+    facts = fact_table(lake.read_table(clean_path))
     rejected_orders = {
-        oid for oid in pq.read_table(rejects_path, columns=["order_id"])["order_id"].to_pylist() if oid is not None
+        oid for oid in lake.read_table(rejects_path, columns=["order_id"])["order_id"].to_pylist() if oid is not None
     }
     # Compare like with like: orders with a rejected line are left out on both sides.
     revenue = sum(
@@ -79,7 +77,7 @@ def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: s
             "the published fact partition was left as it was"
         )
     # Written beside the run's staging files: published by `publish` once the gates pass.
-    written = lake.write_parquet_atomic(facts, pending_fact_file(staging_dir, day))
+    written = lake.write_parquet(facts, pending_fact_file(staging_dir, day))
     orders = len(set(facts["order_id"].to_pylist()))
     log.info(
         "load_fact receipt: day=%s wrote %d fact rows (%d orders, revenue %s = Odoo amount_total %s%s) "

@@ -22,7 +22,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -148,8 +147,8 @@ class PaymentsSummary:
     change: str
 
 
-def pending_file(staging_dir: str, table: tuple[str, str], day: date) -> Path:
-    return Path(staging_dir, lake.partition_file("", table, day).name)
+def pending_file(staging_dir: str, table: tuple[str, str], day: date) -> str:
+    return lake.join(staging_dir, lake.partition_file("", table, day).name)
 
 
 def _method_type(method: Record) -> str:
@@ -280,9 +279,7 @@ def _money_or_none(value: Any, name: str) -> Decimal | None:
         return None
 
 
-def session_rows(
-    day: date, sessions: list[Record], stores: list[Record], tz: tzinfo
-) -> list[dict[str, Any]]:
+def session_rows(day: date, sessions: list[Record], stores: list[Record], tz: tzinfo) -> list[dict[str, Any]]:
     store_by_id = {s["id"]: s for s in stores}
     rows = []
     for s in sessions:
@@ -346,13 +343,14 @@ def load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> Pa
     amount = sum((r["amount"] for r in rows), Decimal(0))
     assert amount == amount_total + rounding  # rule 3 follows from rules 1 and 2
     table = pa.Table.from_pylist(rows, schema.FACT_PAYMENTS)
-    payments_written = lake.write_parquet_atomic(table, pending_file(staging_dir, lake.FACT_PAYMENTS, day))
+    payments_written = lake.write_parquet(table, pending_file(staging_dir, lake.FACT_PAYMENTS, day))
     with duckdb.connect(":memory:") as con:
+        lake.register_on_duckdb(con, staging_dir)
         failed = quality.payment_gate_failures(con, payments_written.path, day)
     if failed:
         raise PaymentReconciliationError(f"the payments of {day} fail the quality checks: {failed}")
     sessions = session_rows(day, load_records(staging_dir, "sessions"), stores, tz)
-    sessions_written = lake.write_parquet_atomic(
+    sessions_written = lake.write_parquet(
         pa.Table.from_pylist(sessions, schema.FACT_SESSIONS), pending_file(staging_dir, lake.FACT_SESSIONS, day)
     )
     change = sum((r["amount"] for r in rows if r["is_change"]), Decimal(0))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from include.etl import lake
@@ -17,44 +15,46 @@ log = logging.getLogger(__name__)
 STATE = "_state"
 
 
-def manifest_file(lake_root: str, day: date) -> Path:
-    return Path(lake_root, STATE, "loads", f"{day.isoformat()}.json")
+def manifest_file(lake_root: str, day: date) -> str:
+    return lake.join(lake_root, STATE, "loads", f"{day.isoformat()}.json")
 
 
 def read_manifest(lake_root: str, day: date) -> dict[str, Any] | None:
     try:
-        return json.loads(manifest_file(lake_root, day).read_text())
+        return json.loads(lake.read_bytes(manifest_file(lake_root, day)))
     except FileNotFoundError:
         return None
 
 
 def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> str:
-    """Atomically replace the day's fact partition with the checked pending file."""
+    """Replace the day's fact partitions with the checked pending files (lake.Lake.publish_day)."""
     meta = load_staging(staging_dir, "meta")
     # The day's payments and sessions (written pending by load_payments) go first, then its sales:
-    # each file is replaced by one atomic rename, all after the gates passed.
-    companions = {}
+    # on disk each file is replaced by one atomic rename; on S3 all three become visible at once
+    # with the catalog's conditional write. Both only after the gates passed.
+    pending = {}
     for table in (lake.FACT_PAYMENTS, lake.FACT_SESSIONS):
-        pending = Path(staging_dir, lake.partition_file("", table, day).name)
-        if pending.exists():
-            companions[table[1]] = str(lake.publish_file(pending, lake.partition_file(lake_root, table, day)))
-    target = lake.publish_file(pending_fact, lake.partition_file(lake_root, lake.FACT_SALES, day))
+        companion = lake.join(staging_dir, lake.partition_file("", table, day).name)
+        if lake.exists(companion):
+            pending[table] = companion
+    pending[lake.FACT_SALES] = pending_fact
+    published = lake.Lake(lake_root).publish_day(day, pending)
+    target = published.pop(lake.FACT_SALES)
+    companions = {table[1]: path for table, path in published.items()}
     manifest = {
         "day": day.isoformat(),
         "loaded_at_utc": meta["extracted_at_utc"],
         "orders": meta["orders"],
         "lines": meta["lines"],
-        "fact_path": str(target),
-        "fact_bytes": target.stat().st_size,
+        "fact_path": target,
+        "fact_bytes": lake.file_size(target),
         "payments": meta.get("payments"),
         "sessions": meta.get("sessions"),
         **{f"{name}_path": path for name, path in companions.items()},
     }
-    path = manifest_file(lake_root, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, path)
+    # written after the publish: a crash before it leaves the older load time, so late
+    # corrections look at more changes, never fewer
+    lake.write_bytes(manifest_file(lake_root, day), json.dumps(manifest, indent=1).encode())
     drop_staging(staging_dir)
     log.info(
         "publish receipt: day=%s path=%s bytes=%d, with %s (extracted at %s UTC)",

@@ -77,7 +77,7 @@ def raw_table(lines: list[Record], orders: list[Record]) -> pa.Table:
 def save_raw(staging_dir: str, lake_root: str, day: date) -> lake.Written:
     lines = load_records(staging_dir, "lines")
     orders = load_records(staging_dir, "orders")
-    written = lake.write_parquet_atomic(raw_table(lines, orders), lake.partition_file(lake_root, lake.RAW_LINES, day))
+    written = lake.write_parquet(raw_table(lines, orders), lake.Lake(lake_root).partition_file(lake.RAW_LINES, day))
     log.info(
         "save_raw receipt: day=%s rows=%d orders=%d path=%s bytes=%d seconds=%.2f",
         day,

@@ -22,7 +22,7 @@ Gates = Callable[[str, str, date], None]
 
 
 def extract(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> str:
-    lake.clean_stale_temp_files(lake_root)
+    lake.Lake(lake_root).clean_orphans()
     return extract_mod.extract_day(client, day, tz, lake_root).staging_dir
 
 
@@ -51,7 +51,7 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[str]:
 
 
 def dim_products_path(lake_root: str) -> str:
-    return str(lake.dimension_file(lake_root, "dim_products"))
+    return lake.Lake(lake_root).dimension_file("dim_products")
 
 
 def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> str:

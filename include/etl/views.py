@@ -1,13 +1,14 @@
 """The one module that creates the DuckDB views over the lake (architecture.md §4).
 
-Used by the dashboard and by the checks. The connection is in-memory and reads Parquet
-files only, so it never holds a lock that the ETL could trip on.
+Used by the dashboard and by the checks. A lake on S3 is read through s3fs registered on the
+connection (DuckDB's `httpfs` is not needed); its fact views list the files the catalog names,
+so a connection sees one consistent picture: call `connect()` again to see newer days. The
+connection is in-memory and reads Parquet files only, so it never holds a lock that the ETL could trip on.
 """
 
 from __future__ import annotations
 
 import glob
-import os
 
 import duckdb
 import pyarrow as pa
@@ -51,6 +52,13 @@ def view_sql(name: str, root: str) -> str:
     """The SELECT behind view `name` for the lake at `root`."""
     if name in FACTS:
         table, fact_schema = FACTS[name]
+        if lake.is_s3(root):
+            # on S3 the catalog names the published file of each day: no listing, no half-published day
+            files = sorted(lake.Lake(root).published_files(table).values())
+            if not files:
+                return _empty_select(fact_schema)
+            listed = ", ".join(_sql_literal(f) for f in files)
+            return f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false, union_by_name = true)"
         pattern = lake.table_glob(root, table)
         if not glob.glob(pattern):
             return _empty_select(fact_schema)
@@ -58,8 +66,8 @@ def view_sql(name: str, root: str) -> str:
         # written before a column was added (user_id, employee_id) read it as NULL.
         return f"SELECT * FROM read_parquet({_sql_literal(pattern)}, hive_partitioning = false, union_by_name = true)"
     arrow_schema, _key = schema.DIMENSIONS[name]
-    path = str(lake.dimension_file(root, name))
-    if not os.path.exists(path):
+    path = lake.Lake(root).dimension_file(name)
+    if not lake.exists(path):
         return _empty_select(arrow_schema)
     # a dimension file written before a column was added reads it as NULL
     cols = ", ".join(f'"{f.name}"' for f in arrow_schema)
@@ -78,5 +86,7 @@ def create_views(con: duckdb.DuckDBPyConnection, root: str | None = None) -> Non
 def connect(lake_path: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the lake views (`VIEWS`)."""
     con = duckdb.connect(":memory:")
-    create_views(con, lake_path)
+    root = lake_path or lake_root()
+    lake.register_on_duckdb(con, root)
+    create_views(con, root)
     return con
