@@ -12,7 +12,8 @@ Loads one **business day** of Odoo Point-of-Sale order lines into the Parquet la
   day starts at 02:00 store time the next morning. Set `AIRFLOW__CORE__DEFAULT_TIMEZONE`
   to the same zone so that `airflow backfill create --from-date A --to-date B` and
   `airflow dags test nk_dash_daily 2025-01-05` mean store-local days.
-- Odoo is read through the Connection `odoo_default`; the lake root is `DATA_LAKE_PATH`.
+- Odoo is read through the Connection `odoo_default`; the lake root is `DATA_LAKE_PATH`, a
+  folder or `s3://bucket/prefix` (credentials from the Connection `aws_default`).
 - `load_fact` reconciles the day with Odoo's order totals and writes it *pending*; the
   data-quality gates (common-sql checks on DuckDB) must pass before `publish` swaps it
   into `star-schema/fact_sales/`, so a failed gate leaves the dashboard on good data.
@@ -31,6 +32,7 @@ from airflow.sdk import dag, task
 
 try:
     from nk_dash_timetable import BusinessDayTimetable
+    from nk_lake import lake_root
     from nk_quality import fact_gates
 except ImportError as exc:  # pragma: no cover - exercised by tests/test_dag_integrity.py in a subprocess
     raise ImportError(
@@ -39,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - exercised by tests/test_dag_int
         "your Airflow's plugins folder (README: 'Running NK Dash in an Airflow you already have')"
     ) from exc
 
-from include.etl.config import lake_root, odoo_conn_id, store_timezone
+from include.etl.config import odoo_conn_id, store_timezone
 
 _TZ = store_timezone()
 # Jinja, rendered when the gates run: the pending fact file, dim_products, the business day.

@@ -248,6 +248,8 @@ def resolve_filters(raw: Mapping[str, object], info: LakeInfo) -> Filters:
 
 def loaded_days(root: str) -> frozenset[date]:
     """Days with a fact file (possibly empty: loaded, no sales), from the file names."""
+    if lake.is_s3(root):  # an S3 lake names its published files in its catalog
+        return frozenset(lake.Lake(root).published_files(lake.FACT_SALES))
     found = set()
     for path in glob.glob(lake.table_glob(root, lake.FACT_SALES)):
         match = _FACT_NAME.fullmatch(Path(path).name)
@@ -305,6 +307,9 @@ class _Reader:
 
     def files(self, lo: date, hi: date) -> list[str]:
         days = (lo + timedelta(days=i) for i in range((hi - lo).days + 1))
+        if lake.is_s3(self.info.root):
+            published = lake.Lake(self.info.root).published_files(lake.FACT_SALES)
+            return [published[d] for d in days if d in self.info.loaded_days and d in published]
         return [
             str(lake.partition_file(self.info.root, lake.FACT_SALES, d))
             for d in days

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
-from include.etl import quality
+from include.etl import lake, quality
 
 
 class _OnDuckDB:
@@ -21,8 +21,19 @@ class _OnDuckDB:
 
     def get_db_hook(self) -> Any:
         from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
+        from nk_lake import lake_root
 
-        return DuckDBExecuteQueryOperator.get_db_hook(self)  # type: ignore[arg-type]
+        hook = DuckDBExecuteQueryOperator.get_db_hook(self)  # type: ignore[arg-type]
+        root = lake_root()  # sets up the S3 credentials of an S3 lake
+        if lake.is_s3(root) or lake.S3_SCHEME in str(getattr(self, "table", "")):
+            # the pending file is on S3: each connection the hook opens reads it through s3fs
+            opened = hook.get_conn
+
+            def get_conn() -> Any:
+                return lake.register_on_duckdb(opened(), lake.S3_SCHEME)
+
+            hook.get_conn = get_conn
+        return hook
 
 
 class DuckDBColumnCheckOperator(_OnDuckDB, SQLColumnCheckOperator):
