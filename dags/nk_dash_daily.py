@@ -32,8 +32,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag, task
-from nk_alerts import FailureNotifier, deadline_interval, deadline_missed, publish_by, record_task_metrics, task_retries
+from airflow.sdk import dag, task
+from nk_alerts import FailureNotifier, publish_deadline, record_task_metrics, task_retries
 from nk_alerts import retry_delay as alerts_retry_delay
 from nk_assets import FACT_SALES
 from nk_dash_timetable import BusinessDayTimetable
@@ -74,12 +74,7 @@ def _day(logical_date):  # noqa: ANN001, ANN202 - the run's logical date, inject
     default_args=default_args,
     tags=["nk-dash", "odoo", "pos"],
     doc_md=__doc__,
-    deadline=DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-        interval=deadline_interval(),
-        callback=AsyncCallback(deadline_missed, kwargs={"publish_by": publish_by().strftime("%H:%M")}),
-        name="business day published",
-    ),
+    deadline=publish_deadline(),
 )
 def nk_dash_daily() -> None:
     @task

@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import re
+import sys
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +55,27 @@ def deadline_interval() -> timedelta:
     """From the run's logical date (the business day's midnight, store time) to the deadline next morning."""
     by = publish_by()
     return timedelta(days=1, hours=by.hour, minutes=by.minute)
+
+
+def publish_deadline() -> Any:
+    """The DAG's Deadline Alert: the run's logical date (the day's midnight, store time) + 1 day + `publish_by()`.
+
+    Left out when the DAG file is parsed by `airflow dags test`: in Airflow 3.3.2, `dag.test()`
+    runs a DAG that was serialized without the metadata DB, whose `deadline` holds the alert
+    definitions instead of their ids, and a *successful* run then fails in
+    `DagRun.update_state` (`'dict' object has no attribute 'hex'`). The scheduler, which
+    creates and evaluates deadlines, is unaffected.
+    """
+    if sys.argv[1:3] == ["dags", "test"]:
+        return None
+    from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
+
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=deadline_interval(),
+        callback=AsyncCallback(deadline_missed, kwargs={"publish_by": publish_by().strftime("%H:%M")}),
+        name="business day published",
+    )
 
 
 # -------------------------------------------------------------------------------- messages
