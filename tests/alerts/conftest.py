@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from odoo_sim.testing import start_simulator
+from tests.airflow_env import REPO
 from tests.alerts.servers import SmtpServer, StatsdListener
 
 TZ = "Europe/Brussels"
+
+# plugins/ is on Airflow's path; the unit tests import nk_alerts the same way the DAG does.
+if str(REPO / "plugins") not in sys.path:
+    sys.path.insert(0, str(REPO / "plugins"))
 
 
 @pytest.fixture(scope="session")
