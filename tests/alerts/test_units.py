@@ -163,3 +163,22 @@ def test_compose_monitoring_profile(tmp_path):
     services = yaml.safe_load((REPO / "docker-compose.yaml").read_text())["services"]
     for name in ("statsd-exporter", "nk-dash-metrics", "prometheus", "grafana"):
         assert services[name]["profiles"] == ["monitoring"], f"{name} must be opt-in"
+
+
+def test_unusual_days_are_mailed_only_when_asked(smtp, monkeypatch):
+    from tests.alerts.servers import body_text
+
+    result = {"day": "2025-01-06", "anomalies": [
+        {"day": "2025-01-06", "store_id": 2, "store_name": "Ghent", "figure": "orders", "value": 30.0,
+         "median": 101.0, "zscore": -9.87}]}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp.conn_uri())
+    monkeypatch.setenv("NK_DASH_ALERT_EMAIL_TO", "owner@example.test")
+    before = len(smtp.inbox.messages)
+    assert nk_alerts.notify_anomalies(result) == 0, "off unless NK_DASH_ANOMALY_NOTIFY is true"
+    monkeypatch.setenv("NK_DASH_ANOMALY_NOTIFY", "true")
+    assert nk_alerts.notify_anomalies({**result, "anomalies": []}) == 0
+    assert nk_alerts.notify_anomalies(result) == 1
+    msg = smtp.inbox.wait_for(lambda m: "looks unusual" in m["Subject"], timeout=10)
+    assert len(smtp.inbox.messages) == before + 1
+    assert msg["Subject"] == "[NK Dash] business day 2025-01-06 looks unusual (1 figure(s))"
+    assert "Ghent: orders 30.0 (usual 101.0, robust z -9.9)" in body_text(msg)
