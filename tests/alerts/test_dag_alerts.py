@@ -10,9 +10,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from include.etl import lake, metrics
-from tests.airflow_env import airflow, airflow_env
+from tests.airflow_env import REPO, airflow, airflow_env
 from tests.alerts.conftest import TZ
 from tests.alerts.servers import body_text
 
@@ -130,5 +131,14 @@ def test_airflow_sends_its_statsd_metrics(runs, statsd):
     names = statsd.names()
     Path("artifacts").mkdir(exist_ok=True)
     Path("artifacts/statsd-names.txt").write_text("\n".join(sorted(names)))
-    assert any(n.startswith("airflow.") for n in names), names
-    assert any("nk_dash_daily" in n and "publish" in n for n in names), sorted(names)[:50]
+    assert {
+        "airflow.ti.finish.nk_dash_daily.extract.up_for_retry",
+        "airflow.ti.finish.nk_dash_daily.extract.failed",
+        "airflow.ti.finish.nk_dash_daily.publish.success",
+        "airflow.dag.nk_dash_daily.publish.duration",
+    } <= names, sorted(names)
+    # The statsd-exporter mapping of the monitoring profile matches what Airflow really sends.
+    mapping = yaml.safe_load((REPO / "docker" / "monitoring" / "statsd_mapping.yml").read_text())["mappings"]
+    for pattern in [m["match"] for m in mapping if m["match"].startswith(("airflow.ti.", "airflow.dag."))]:
+        regex = re.escape(pattern).replace(r"\*", r"[^.]+")
+        assert any(re.fullmatch(regex, n) for n in names), pattern
