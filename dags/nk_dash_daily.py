@@ -33,11 +33,19 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+
+try:
+    from nk_dash_timetable import BusinessDayTimetable
+    from nk_quality import fact_gates
+except ImportError as exc:  # pragma: no cover - exercised by tests/test_dag_integrity.py in a subprocess
+    raise ImportError(
+        f"nk_dash_daily needs NK Dash's Airflow plugins ({exc.name} not found): set "
+        "AIRFLOW__CORE__PLUGINS_FOLDER to the repository's plugins/ folder, or copy plugins/*.py into "
+        "your Airflow's plugins folder (README: 'Running NK Dash in an Airflow you already have')"
+    ) from exc
 from nk_alerts import FailureNotifier, publish_deadline, record_task_metrics, task_retries
 from nk_alerts import retry_delay as alerts_retry_delay
 from nk_assets import FACT_SALES
-from nk_dash_timetable import BusinessDayTimetable
-from nk_quality import fact_gates
 
 from include.etl.config import lake_root, odoo_conn_id, store_timezone
 
@@ -79,11 +87,12 @@ def _day(logical_date):  # noqa: ANN001, ANN202 - the run's logical date, inject
 def nk_dash_daily() -> None:
     @task
     def extract(logical_date=None) -> str:  # noqa: ANN001
-        from nk_odoo_hook import OdooHook
+        from nk_odoo_hook import OdooHook, fail_fast
 
         from include.etl import tasks
 
-        return tasks.extract(OdooHook(odoo_conn_id()).get_conn(), _day(logical_date), _TZ, lake_root())
+        with fail_fast():
+            return tasks.extract(OdooHook(odoo_conn_id()).get_conn(), _day(logical_date), _TZ, lake_root())
 
     @task
     def save_raw(staging_dir: str, logical_date=None) -> str:  # noqa: ANN001
@@ -130,13 +139,14 @@ def nk_dash_daily() -> None:
 
     @task
     def reload_late_changes(logical_date=None) -> dict[str, str]:  # noqa: ANN001
-        from nk_odoo_hook import OdooHook
+        from nk_odoo_hook import OdooHook, fail_fast
         from nk_quality import run_gates
 
         from include.etl import tasks
 
-        client = OdooHook(odoo_conn_id()).get_conn()
-        return tasks.reload_late_changes(client, _day(logical_date), _TZ, lake_root(), run_gates)
+        with fail_fast():
+            client = OdooHook(odoo_conn_id()).get_conn()
+            return tasks.reload_late_changes(client, _day(logical_date), _TZ, lake_root(), run_gates)
 
     staging = extract()
     pending = load_fact(clean(save_raw(staging), staging), staging)

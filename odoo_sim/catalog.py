@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from odoo_sim.config import SimConfig
@@ -93,13 +93,46 @@ _BRAND_WORDS = ["Ølvin", "Café Liégeois", "Brasserie du Midi", "Neuhaus", "Lo
                 "Pâtisserie Wittamer", "Marcolini", "Kusmi", "Dammann Frères", "Lipton", "Illy", "Lavazza"]
 
 
+# Variant attributes by leaf product.category (create_variant = always): (attribute id, name, values).
+ATTRIBUTES: dict[int, tuple[str, list[str]]] = {
+    1: ("Size", ["Small", "Medium", "Large", "XL", "Family"]),
+    2: ("Volume", ["25 cl", "33 cl", "50 cl", "75 cl", "1 L"]),
+    3: ("Color", ["White", "Black", "Red"]),
+    4: ("Format", ["S", "M", "L"]),
+}
+_LEAF_ATTRIBUTES: dict[int, tuple[int, ...]] = {4: (1,), 5: (1,), 6: (2,), 7: (2,), 9: (1,), 10: (1,), 11: (1,),
+                                                13: (4,), 14: (3, 4)}
+_VARIANT_FAMILY_RATE = 0.08  # share of templates that get 2-5 variants
+# Cashiers (res.users) per store; with pos_hr also employees without a user of their own.
+CASHIERS = ["Amélie Dubois", "Jan Peeters", "Sofia Rossi", "Lucas Martin", "Emma Janssens", "Noah Claes",
+            "Léa Lambert", "Milan De Smet", "Chloé Lemaire", "Arthur Wouters", "Nina Jacobs", "Victor Hermans"]
+_EMPLOYEES_WITHOUT_USER = ["Hugo Maes", "Julie Mertens", "Tom Willems", "Sarah Dupont", "Kobe Goossens",
+                           "Manon Leclercq", "Lars Vermeulen", "Inès Renard"]
+CASHIER_UID_BASE = 6
+_CASHIERS_PER_STORE = 4
+
+
+@dataclass
+class Ptav:
+    """A product.template.attribute.value: one value of one attribute line of a template."""
+
+    id: int
+    tmpl_id: int
+    attribute_id: int
+    value_index: int
+
+    @property
+    def name(self) -> str:
+        return ATTRIBUTES[self.attribute_id][1][self.value_index]
+
+
 @dataclass
 class Product:
-    """A product.product (its template shares the id)."""
+    """A product.product; `tmpl_id` is its product.template (= the id of the template's first variant)."""
 
     id: int
     name: str
-    default_code: str
+    default_code: str | bool
     barcode: str
     categ_id: int
     pos_categ_id: int
@@ -109,6 +142,9 @@ class Product:
     brand_id: int | bool
     create_date: str
     history: list[tuple[str, str]]  # (utc datetime, name) ascending; first entry = creation
+    tmpl_id: int = 0
+    ptav_ids: list[int] = field(default_factory=list)  # in attribute-line order, as Odoo sorts them
+    variant_ids: list[int] = field(default_factory=list)  # every variant of the template (ids ascending)
 
     def name_at(self, when: str) -> str:
         """The name the product had at `when` (naive UTC string)."""
@@ -155,6 +191,18 @@ class Catalog:
             base = _STORES[i % len(_STORES)]
             name = base if i < len(_STORES) else f"{base} {i // len(_STORES) + 1}"
             self.stores.append({"id": i + 1, "name": name, "company_id": (i % cfg.companies) + 1})
+        # res.users who ring sales (several per store), and with pos_hr the hr.employee records:
+        # one per such user plus one employee per store who has no user of their own.
+        self.users = {CASHIER_UID_BASE + k: name for k, name in enumerate(CASHIERS)}
+        self.store_users = [[CASHIER_UID_BASE + (_CASHIERS_PER_STORE * i + j) % len(CASHIERS)
+                             for j in range(_CASHIERS_PER_STORE)] for i in range(cfg.stores)]
+        self.employees: dict[int, tuple[str, int | bool]] = {k + 1: (name, CASHIER_UID_BASE + k)
+                                                             for k, name in enumerate(CASHIERS)}
+        self.store_employees = []
+        for i in range(cfg.stores):
+            eid = len(CASHIERS) + 1 + i
+            self.employees[eid] = (_EMPLOYEES_WITHOUT_USER[i % len(_EMPLOYEES_WITHOUT_USER)], False)
+            self.store_employees.append([uid - CASHIER_UID_BASE + 1 for uid in self.store_users[i]] + [eid])
         # busier first store, then decreasing
         self.store_weights = [1.0 / (1 + 0.35 * i) for i in range(cfg.stores)]
         self.brands = {i + 1: self._brand_name(i) for i in range(cfg.brands_count)} if cfg.brands else {}
@@ -190,12 +238,70 @@ class Catalog:
             old_name = f"{p.name} (ancienne recette)"
             when = (start_dt + timedelta(seconds=rng.randrange(span_s))).strftime(DT_FMT)
             p.history = [(p.history[0][0], old_name), (when, new_name)]
+        self.ptavs: dict[int, Ptav] = {}
+        self._make_variant_families(rng)
         # popularity: a long tail; rank order shuffled so ids do not encode popularity
         ranks = list(self.products)
         rng.shuffle(ranks)
         weights = [1.0 / (r + 15) for r in range(len(ranks))]
         self.product_ids = ranks
         self.product_cum = list(itertools.accumulate(weights))
+
+    def _make_variant_families(self, rng: random.Random) -> None:
+        """Turn runs of consecutive products into templates with 2-5 variants (sizes, colours).
+
+        As in Odoo, every variant has the template's name; `display_name` adds the values of
+        the attribute lines with more than one value: `[code] Name (Value, Value)`.
+        """
+        ids = sorted(self.products)
+        next_ptav = 1
+        i = 0
+        while i < len(ids):
+            head = self.products[ids[i]]
+            head.tmpl_id = head.id
+            head.variant_ids = [head.id]
+            attrs = _LEAF_ATTRIBUTES.get(head.categ_id, ())
+            if not attrs or rng.random() >= _VARIANT_FAMILY_RATE or i + 1 >= len(ids):
+                i += 1
+                continue
+            combos = list(itertools.product(*(range(len(ATTRIBUTES[a][1])) for a in attrs)))
+            k = min(rng.randint(2, 5), len(ids) - i, len(combos))
+            combos = combos[:k]
+            # one attribute line per attribute; its values are those the variants use
+            line_values = [sorted({c[n] for c in combos}) for n in range(len(attrs))]
+            ptav_of: dict[tuple[int, int], int] = {}
+            for n, attr in enumerate(attrs):
+                for v in line_values[n]:
+                    self.ptavs[next_ptav] = Ptav(next_ptav, head.id, attr, v)
+                    ptav_of[(n, v)] = next_ptav
+                    next_ptav += 1
+            family = [self.products[ids[i + j]] for j in range(k)]
+            for j, (variant, combo) in enumerate(zip(family, combos, strict=True)):
+                variant.tmpl_id = head.id
+                variant.name = head.name
+                variant.history = list(head.history)  # the name lives on the template
+                variant.categ_id, variant.pos_categ_id, variant.tax_id = head.categ_id, head.pos_categ_id, head.tax_id
+                variant.brand_id = head.brand_id
+                variant.price_cents = head.price_cents + 50 * combo[0]  # price_extra per value
+                variant.cost_cents = int(variant.price_cents * head.cost_cents / max(1, head.price_cents))
+                variant.ptav_ids = [ptav_of[(n, combo[n])] for n in range(len(attrs))
+                                    if len(line_values[n]) > 1]
+                if j == k - 1 and k > 2:
+                    variant.default_code = False  # as in Odoo's demo data: not every variant has a code
+            for variant in family:
+                variant.variant_ids = [v.id for v in family]
+            i += k
+
+    def variant_suffix(self, pid: int) -> str:
+        """The combination name of a variant (Odoo's `_get_combination_name`), '' for a single variant."""
+        names = [self.ptavs[t].name for t in self.products[pid].ptav_ids]
+        return f" ({', '.join(names)})" if names else ""
+
+    def display_name(self, pid: int, name: str) -> str:
+        """`[default_code] Name (Value, Value)`, as product.product's display_name in Odoo 16-19."""
+        p = self.products[pid]
+        full = f"{name}{self.variant_suffix(pid)}"
+        return f"[{p.default_code}] {full}" if p.default_code else full
 
     def _brand_name(self, i: int) -> str:
         base = _BRAND_WORDS[i % len(_BRAND_WORDS)]

@@ -42,8 +42,11 @@ class SimConfig:
     login: str = "admin"
     password: str = "admin"
     api_key: str = "nk-demo-key"
+    api_key_expiration: datetime | None = None
     odoo_version: int = 17
+    jsonrpc: bool = True
     brands: bool = True
+    pos_hr: bool = False
     now: datetime | None = None
     no_access_models: tuple[str, ...] = ()
     cache_lines: int = 400_000
@@ -65,7 +68,8 @@ class SimConfig:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m odoo_sim", description="Odoo 17 JSON-RPC simulator (POS data)")
+    p = argparse.ArgumentParser(prog="python -m odoo_sim",
+                                description="Odoo 16-20 simulator (POS data): /jsonrpc and /json/2")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8069)
     p.add_argument("--seed", type=int, default=42)
@@ -81,8 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--login", default="admin")
     p.add_argument("--password", default="admin")
     p.add_argument("--api-key", default="nk-demo-key")
-    p.add_argument("--odoo-version", type=int, choices=(16, 17), default=17)
+    p.add_argument("--api-key-expiration", type=parse_dt, default=None,
+                   help="naive UTC; from then on the API key is refused like an unknown one")
+    p.add_argument("--odoo-version", type=int, choices=(16, 17, 18, 19, 20), default=17)
+    p.add_argument("--no-jsonrpc", action="store_true",
+                   help="/jsonrpc answers 404, as once `common`/`object` are removed (Odoo 22, Online 21.1)")
     p.add_argument("--no-brands", action="store_true")
+    p.add_argument("--pos-hr", action="store_true", help="pos_hr installed: hr.employee and pos.order.employee_id")
     p.add_argument("--now", type=parse_dt, default=None, help="fixed 'now' (naive UTC) for write_date and hiding")
     p.add_argument("--no-access-model", action="append", default=[], metavar="MODEL")
     p.add_argument("--cache-lines", type=int, default=400_000, help="LRU budget of generated lines kept")
@@ -115,8 +124,11 @@ def config_from_args(argv: list[str] | None = None) -> SimConfig:
         login=args.login,
         password=args.password,
         api_key=args.api_key,
+        api_key_expiration=args.api_key_expiration,
         odoo_version=args.odoo_version,
+        jsonrpc=not args.no_jsonrpc,
         brands=not args.no_brands,
+        pos_hr=args.pos_hr,
         now=args.now,
         no_access_models=tuple(args.no_access_model),
         cache_lines=args.cache_lines,

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from odoo_sim import versions
 from odoo_sim.catalog import DT_FMT, TAXES, Catalog
 from odoo_sim.config import SimConfig, parse_dt
 
@@ -174,7 +175,8 @@ class DayStore:
         margin = excl - cost
         return {
             "id": lid, "order_id": order["id"], "product_id": pid,
-            "full_product_name": name if name is not None else p.name_at(order["date_order"]),
+            "full_product_name": name if name is not None
+            else p.name_at(order["date_order"]) + self.catalog.variant_suffix(pid),
             "name": f"{order['name']}-{k}", "qty": qty_m / 1000, "price_unit": price / 100,
             "discount": disc, "price_subtotal": excl / 100, "price_subtotal_incl": incl / 100,
             "tax_ids": [p.tax_id], "tax_ids_after_fiscal_position": [p.tax_id],
@@ -197,17 +199,29 @@ class DayStore:
         sid = (d + 1) * SESSION_BLOCK + store + 1
         name = f"{st['name']}/{day.year % 100:02d}{day.month:02d}{day.day:02d}-{n:05d}" + (
             " REFUND" if refund else "")
-        return {
+        order = {
             "id": oid, "name": name, "pos_reference": f"Order {sid:07d}-001-{n:05d}",
             "date_order": date_order, "create_date": (when + timedelta(seconds=create_s)).isoformat(" "),
             "write_date": (when + timedelta(seconds=write_s)).isoformat(" "), "state": state,
             "config_id": st["id"], "session_id": sid, "company_id": st["company_id"],
-            "currency_id": CURRENCY_ID, "user_id": ADMIN_UID, "create_uid": ADMIN_UID, "write_uid": ADMIN_UID,
+            "currency_id": CURRENCY_ID, "create_uid": ADMIN_UID, "write_uid": ADMIN_UID,
             "partner_id": False, "lines": [], "sequence_number": n, "to_invoice": state == "invoiced",
             "is_invoiced": state == "invoiced", "amount_return": 0.0, "currency_rate": 1.0,
             "tracking_number": f"{n % 1000:03d}", "nb_print": 0, "note": False,
             "_refund": refund,
+            **self._seller(store, n),
         }
+        return versions.version(self.cfg.odoo_version).adapt_order(order, st["name"])
+
+    def _seller(self, store: int, n: int) -> dict[str, Any]:
+        """Who rang the order: one of the store's users; with pos_hr, the session's user and an employee."""
+        cat = self.catalog
+        if not self.cfg.pos_hr:
+            return {"user_id": cat.store_users[store][n % len(cat.store_users[store])]}
+        eid = cat.store_employees[store][n % len(cat.store_employees[store])]
+        # the order's user is the one logged in to the session; pos_hr's stored `cashier` is the
+        # employee's name (pos_hr/models/pos_order.py `_compute_cashier`)
+        return {"user_id": cat.store_users[store][0], "employee_id": eid, "cashier": cat.employees[eid][0]}
 
     @staticmethod
     def _finish_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
@@ -398,9 +412,11 @@ class DayStore:
         with self.lock:
             order = self._require(self.get_order(oid), "pos.order", oid)
             ov = self.order_over.setdefault(order["id"], {})
+            store = next(st for st in self.catalog.stores if st["id"] == order["config_id"])
+            vals = versions.version(self.cfg.odoo_version).write_vals({**order, **ov}, vals, store["name"])
             ov.update(vals)
             if "state" in vals:
-                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced"
+                ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced" or "account_move" in vals
             ov["write_date"] = self.now_str()
             self._bump(self.day_of_order_id(oid))
 

@@ -8,18 +8,26 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from odoo_sim import domain as dom
-from odoo_sim.catalog import DT_FMT, POS_CATEGORIES, PRODUCT_CATEGORIES, TAXES, Catalog, complete_name, parent_path
+from odoo_sim import versions
+from odoo_sim.catalog import (
+    ATTRIBUTES,
+    DT_FMT,
+    POS_CATEGORIES,
+    PRODUCT_CATEGORIES,
+    TAXES,
+    Catalog,
+    complete_name,
+    parent_path,
+)
 from odoo_sim.config import SimConfig, parse_dt
 from odoo_sim.days import ADMIN_UID, COUNTED_STATES, ORDER_BLOCK, DayStore
 from odoo_sim.errors import OdooError, access_denied, access_error, missing_db, value_error
 
 log = logging.getLogger(__name__)
 
-_FIELDS_JSON = Path(__file__).parent / "data" / "fields_get-17.0.json"
 _DAY_MODELS = ("pos.order", "pos.order.line")
 _RESULT_CACHE_SIZE = 6
 _READ_METHODS = ("search", "search_read", "search_count", "read")
@@ -64,10 +72,37 @@ _EXTRA_SCHEMAS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
                             "active": _f("boolean", "Active")}),
     "uom.uom": ("Product Unit of Measure", {"name": _f("char", "Unit of Measure"),
                                             "active": _f("boolean", "Active")}),
+    # product/models/product_template_attribute_value.py (the fields the ETL and Odoo's own display use)
+    "product.template.attribute.value": ("Product Template Attribute Value", {
+        "name": _f("char", "Value", store=False, related="product_attribute_value_id.name", readonly=True),
+        "attribute_id": _f("many2one", "Attribute", "product.attribute", readonly=True),
+        "product_attribute_value_id": _f("many2one", "Attribute Value", "product.attribute.value",
+                                         required=True),
+        "product_tmpl_id": _f("many2one", "Product Template", "product.template", readonly=True),
+        "price_extra": _f("float", "Value Price Extra"),
+        "ptav_active": _f("boolean", "Active"),
+        "ptav_product_variant_ids": _f("many2many", "Related Variants", "product.product", readonly=True)}),
+    "product.attribute": ("Product Attribute", {
+        "name": _f("char", "Attribute", required=True),
+        "create_variant": _f("selection", "Variants Creation Mode", selection=[
+            ["always", "Instantly"], ["dynamic", "Dynamically"], ["no_variant", "Never (option)"]]),
+        "display_type": _f("selection", "Display Type", selection=[
+            ["radio", "Radio"], ["pills", "Pills"], ["select", "Select"], ["color", "Color"]]),
+        "sequence": _f("integer", "Sequence")}),
     "ir.model": ("Models", {"model": _f("char", "Model"), "name": _f("char", "Model Description"),
                             "transient": _f("boolean", "Transient Model"),
                             "state": _f("selection", "Type", selection=[["manual", "Custom Object"],
                                                                         ["base", "Base Object"]])}),
+}
+# hr/models/hr_employee.py, present only with pos_hr (which depends on hr)
+_HR_EMPLOYEE = ("Employee", {"name": _f("char", "Employee Name", related="resource_id.name"),
+                             "user_id": _f("many2one", "User", "res.users"),
+                             "company_id": _f("many2one", "Company", "res.company", required=True),
+                             "active": _f("boolean", "Active")})
+# pos_hr/models/pos_order.py
+_POS_HR_ORDER_FIELDS = {
+    "employee_id": _f("many2one", "Cashier", "hr.employee", help="The employee who uses the cash register."),
+    "cashier": _f("char", "Cashier name", readonly=True),
 }
 _DESCRIPTIONS = {
     "pos.order": "Point of Sale Orders", "pos.order.line": "Point of Sale Order Lines",
@@ -96,6 +131,8 @@ class Registry:
 
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
+        self.version = versions.version(cfg.odoo_version)
+        self.api_key_revoked = False
         self.catalog = Catalog(cfg)
         self.days = DayStore(cfg, self.catalog)
         self.schemas = self._build_schemas()
@@ -109,12 +146,15 @@ class Registry:
 
     # ---- schemas --------------------------------------------------------------------------
     def _build_schemas(self) -> dict[str, dict[str, dict[str, Any]]]:
-        real = json.loads(_FIELDS_JSON.read_text(encoding="utf-8"))
+        real = versions.recorded_schemas(self.cfg.odoo_version)
         schemas: dict[str, dict[str, dict[str, Any]]] = dict(real)
         for model, (_desc, fields) in _EXTRA_SCHEMAS.items():
-            if model == "product.brand" and not self.cfg.brands:
+            if (model == "product.brand" and not self.cfg.brands) or model in real:
                 continue
             schemas[model] = {**copy.deepcopy(_COMMON), **copy.deepcopy(fields)}
+        if self.cfg.pos_hr:
+            schemas["hr.employee"] = {**copy.deepcopy(_COMMON), **copy.deepcopy(_HR_EMPLOYEE[1])}
+            schemas["pos.order"] = dict(sorted({**schemas["pos.order"], **copy.deepcopy(_POS_HR_ORDER_FIELDS)}.items()))
         for model in ("product.product", "product.template"):
             fields = dict(schemas[model])
             if self.cfg.brands:
@@ -129,6 +169,8 @@ class Registry:
         return schemas
 
     def description(self, model: str) -> str:
+        if model == "hr.employee":
+            return _HR_EMPLOYEE[0]
         return _DESCRIPTIONS.get(model) or _EXTRA_SCHEMAS.get(model, (model, {}))[0]
 
     def field_spec(self, model: str, fname: str) -> dict[str, Any]:
@@ -154,6 +196,26 @@ class Registry:
                                            "login": self.cfg.login, "tz": self.cfg.timezone, "lang": "en_US",
                                            "company_id": 1, "company_ids": sorted(cat.companies),
                                            "active": True, "share": False}}
+        for uid, name in cat.users.items():
+            login = name.lower().replace(" ", ".").encode("ascii", "ignore").decode()
+            static["res.users"][uid] = {**base, "id": uid, "name": name, "login": f"{login}@nk-demo.example",
+                                        "tz": self.cfg.timezone, "lang": "en_US", "company_id": 1,
+                                        "company_ids": sorted(cat.companies), "active": True, "share": False}
+        if self.cfg.pos_hr:
+            static["hr.employee"] = {eid: {**base, "id": eid, "name": name, "user_id": uid, "company_id": 1,
+                                           "active": True}
+                                     for eid, (name, uid) in cat.employees.items()}
+        static["product.attribute"] = {aid: {**base, "id": aid, "name": name, "create_variant": "always",
+                                             "display_type": "radio", "sequence": aid}
+                                       for aid, (name, _values) in ATTRIBUTES.items()}
+        static["product.template.attribute.value"] = {
+            t.id: {**base, "id": t.id, "name": t.name, "attribute_id": t.attribute_id,
+                   "product_attribute_value_id": t.attribute_id * 100 + t.value_index + 1,
+                   "_names": {"product_attribute_value_id": t.name},
+                   "product_tmpl_id": t.tmpl_id, "price_extra": 0.0, "ptav_active": True,
+                   "ptav_product_variant_ids": [v for v in cat.products[t.tmpl_id].variant_ids
+                                                if t.id in cat.products[v].ptav_ids]}
+            for t in cat.ptavs.values()}
         static["pos.config"] = {s["id"]: {**base, "id": s["id"], "name": s["name"], "company_id": s["company_id"],
                                           "currency_id": 1, "active": True, "iface_tax_included": "total",
                                           "uuid": f"00000000-0000-4000-8000-{s['id']:012d}"}
@@ -169,6 +231,8 @@ class Registry:
             cid: {**base, "id": cid, "name": name, "parent_id": parent or False, "sequence": cid,
                   "child_id": [c for c, (_n, p) in POS_CATEGORIES.items() if p == cid], "has_image": False}
             for cid, (name, parent) in POS_CATEGORIES.items()}
+        for rec in static["pos.category"].values():
+            self.version.adapt_pos_category(rec)
         static["account.tax"] = {tid: {**base, "id": tid, "name": name, "amount": float(rate),
                                        "amount_type": "percent", "price_include": incl, "type_tax_use": "sale",
                                        "company_id": 1, "active": True}
@@ -191,20 +255,25 @@ class Registry:
         if key == self._products_key:
             return self._products
         v16 = self.cfg.odoo_version == 16
+        cat = self.catalog
         prods: dict[int, dict[str, Any]] = {}
         tmpls: dict[int, dict[str, Any]] = {}
-        for pid, p in self.catalog.products.items():
-            over = self.days.product_over.get(pid, {})
+        for pid, p in cat.products.items():
+            # the name lives on the template: a rename of any variant renames them all
+            over = max((self.days.product_over[v] for v in p.variant_ids if v in self.days.product_over),
+                       key=lambda o: o["write_date"], default={})
             name = over.get("name") or p.name_at(now)
-            write_date = over.get("write_date") or self.catalog.product_write_date(pid, now)
+            write_date = over.get("write_date") or cat.product_write_date(pid, now)
+            single = len(p.variant_ids) == 1
             rec = {
                 "id": pid, "name": name, "default_code": p.default_code, "barcode": p.barcode,
-                "categ_id": p.categ_id, "list_price": p.price_cents / 100, "lst_price": p.price_cents / 100,
-                "standard_price": p.cost_cents / 100, "taxes_id": [p.tax_id], "active": True,
+                "categ_id": p.categ_id, "list_price": cat.products[p.tmpl_id].price_cents / 100,
+                "lst_price": p.price_cents / 100, "price_extra": (p.price_cents - cat.products[p.tmpl_id].price_cents)
+                / 100, "standard_price": p.cost_cents / 100, "taxes_id": [p.tax_id], "active": True,
                 "available_in_pos": True, "sale_ok": True, "purchase_ok": True, "type": "consu",
                 "detailed_type": "consu", "uom_id": 1, "uom_po_id": 1, "uom_name": "Units",
                 "currency_id": 1, "cost_currency_id": 1, "create_date": p.create_date, "write_date": write_date,
-                "create_uid": ADMIN_UID, "write_uid": ADMIN_UID, "product_variant_count": 1,
+                "create_uid": ADMIN_UID, "write_uid": ADMIN_UID, "product_variant_count": len(p.variant_ids),
                 "tracking": "none", "sequence": 1,
             }
             if v16:
@@ -213,10 +282,21 @@ class Registry:
                 rec["pos_categ_ids"] = [p.pos_categ_id]
             if self.cfg.brands:
                 rec["product_brand_id"] = p.brand_id
-            tmpls[pid] = {**rec, "product_variant_id": pid, "product_variant_ids": [pid]}
-            prods[pid] = {**rec, "product_tmpl_id": pid, "is_product_variant": True,
-                          "product_variant_id": pid, "product_variant_ids": [pid],
-                          "combination_indices": ""}
+            self.version.adapt_product(rec)
+            if pid == p.tmpl_id:
+                # a template has a default_code/barcode only when it has a single variant
+                tmpls[pid] = {**rec, "default_code": p.default_code if single else False,
+                              "barcode": p.barcode if single else False, "lst_price": p.price_cents / 100,
+                              "price_extra": 0.0, "product_variant_id": p.variant_ids[0],
+                              "product_variant_ids": list(p.variant_ids),
+                              "attribute_line_ids": [],
+                              "_display": cat.display_name(pid, name) if single else name}
+            prods[pid] = {**rec, "product_tmpl_id": p.tmpl_id, "is_product_variant": True,
+                          "product_variant_id": p.variant_ids[0], "product_variant_ids": list(p.variant_ids),
+                          "product_template_attribute_value_ids": list(p.ptav_ids),
+                          "product_template_variant_value_ids": list(p.ptav_ids),
+                          "combination_indices": ",".join(str(t) for t in sorted(p.ptav_ids)),
+                          "_display": cat.display_name(pid, name)}
         self._products = {"product.product": prods, "product.template": tmpls}
         self._products_key = key
         return self._products
@@ -232,7 +312,8 @@ class Registry:
                 for st in self.catalog.stores:
                     sid = (d + 1) * 100 + st["id"]
                     out.append({"id": sid, "name": f"POS/{sid:07d}", "config_id": st["id"],
-                                "company_id": st["company_id"], "currency_id": 1, "user_id": ADMIN_UID,
+                                "company_id": st["company_id"], "currency_id": 1,
+                                "user_id": self.catalog.store_users[st["id"] - 1][0],
                                 "start_at": start, "stop_at": stop, "state": "closed",
                                 "create_date": start, "write_date": stop, "create_uid": ADMIN_UID,
                                 "write_uid": ADMIN_UID, "sequence_number": 1, "login_number": 1,
@@ -289,11 +370,31 @@ class Registry:
             name = rec["complete_name"]
         elif model == "pos.category":
             name = complete_name(POS_CATEGORIES, rid)
+        elif model in ("product.product", "product.template"):
+            name = rec["_display"]
+        elif model == "pos.config":
+            return self._config_display_name(rec)
+        elif model == "product.template.attribute.value":
+            name = f"{ATTRIBUTES[rec['attribute_id']][0]}: {rec['name']}"
         else:
             name = str(rec.get("name") or f"{model},{rid}")
         if model not in _DAY_MODELS and model not in ("product.product", "product.template"):
             self._display_memo[memo_key] = name
         return name
+
+    def _config_display_name(self, rec: dict[str, Any]) -> str:
+        """pos.config's display name in Odoo 16/17 carries the state of its latest session.
+
+        point_of_sale/models/pos_config.py (`name_get` in 16, `_compute_display_name` in 17): the
+        latest session (highest id) missing or closed -> "Name (not used)", else "Name (user name)".
+        """
+        if self.cfg.odoo_version > 17:
+            return str(rec["name"])
+        sessions = [s for s in self._session_records() if s["config_id"] == rec["id"]]
+        last = max(sessions, key=lambda s: s["id"], default=None)
+        if last is None or last["state"] == "closed":
+            return f"{rec['name']} (not used)"
+        return f"{rec['name']} ({self.display_name('res.users', last['user_id'])})"
 
     def descendants(self, model: str, ids: Iterable[int], parents: bool = False) -> set[int]:
         recs = {r["id"]: r for r in self.all_records(model)}
@@ -521,7 +622,13 @@ class Registry:
 
     # ---- authentication & dispatch ------------------------------------------------------------
     def _secret_ok(self, password: Any) -> bool:
-        return isinstance(password, str) and password in (self.cfg.password, self.cfg.api_key)
+        return isinstance(password, str) and (password == self.cfg.password or self.api_key_ok(password))
+
+    def api_key_ok(self, key: Any) -> bool:
+        """The API key, unless revoked or past its expiration (then Odoo treats it as unknown)."""
+        expiry = self.cfg.api_key_expiration
+        return (key == self.cfg.api_key and not self.api_key_revoked
+                and (expiry is None or self.cfg.current_now() < expiry))
 
     def check_db(self, db: Any) -> None:
         if db != self.cfg.db:

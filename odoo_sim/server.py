@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from odoo_sim import json2
 from odoo_sim.config import SimConfig
 from odoo_sim.errors import OdooError, error_payload, session_expired
 from odoo_sim.models import Registry
@@ -19,10 +20,23 @@ from odoo_sim.models import Registry
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("http_500", "http_503", "slow", "timeout", "drop", "malformed_json", "session_expired",
-               "odoo_error")
+               "odoo_error", "serialization_failure", "deadlock", "lock_not_available")
+# PostgreSQL concurrency errors that Odoo's own retry loop (odoo/service/model.py `retrying`) gave up
+# on: the JSON-RPC error carries the psycopg2 class in data.name and PostgreSQL's message.
+_CONCURRENCY_ERRORS = {
+    "serialization_failure": ("psycopg2.errors.SerializationFailure",
+                              "could not serialize access due to concurrent update\n"),
+    "deadlock": ("psycopg2.errors.DeadlockDetected",
+                 "deadlock detected\nDETAIL:  Process 4127 waits for ShareLock on transaction 91823; "
+                 "blocked by process 4131.\n"),
+    "lock_not_available": ("psycopg2.errors.LockNotAvailable",
+                           'could not obtain lock on row in relation "pos_order"\n'),
+}
 _DEFAULT_DELAY = {"slow": 2.0, "timeout": 60.0}
 _HTML_500 = ("<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body>"
              "<h1>Internal Server Error</h1><p>The server encountered an internal error.</p></body></html>")
+_HTML_404 = ("<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+             "<p>The requested URL was not found on the server.</p>\n")
 _HTML_503 = ("<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body>"
              "<h1>Service Unavailable</h1><p>The server is temporarily unable to serve your request.</p>"
              "</body></html>")
@@ -90,6 +104,8 @@ class Simulator:
             if method in ("version", "about"):
                 return self.version_info
         elif service == "db":
+            if not self.registry.version.has_db_service:  # Odoo 20: dispatch_rpc has no 'db' entry
+                raise OdooError("builtins.KeyError", "'db'")
             if method == "list":
                 return [self.cfg.db]
             if method == "server_version":
@@ -129,6 +145,8 @@ class Simulator:
             ds.corrupt_line(int(op["line_id"]), str(op.get("field", "price_subtotal_incl")), op.get("value"))
         elif kind == "mismatch_order_total":
             ds.mismatch_order_total(int(op["order_id"]), str(op.get("delta", "0.05")))
+        elif kind == "revoke_api_key":
+            self.registry.api_key_revoked = True
         elif kind == "reset":
             ds.reset()
         else:
@@ -188,6 +206,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json({"db": cfg.db, "timezone": cfg.timezone, "start_date": cfg.start_date.isoformat(),
                                "end_date": cfg.end_date.isoformat(), "odoo_version": cfg.odoo_version,
                                "seed": cfg.seed, "now": sim.registry.days.now_str(), "brands": cfg.brands})
+        if url.path.startswith("/json/"):
+            return self._json2("GET", url.path, b"")
         if url.path in ("/", "/web", "/web/login"):
             return self._send(200, b"<html><body>Odoo</body></html>", "text/html")
         self._send(404, b"<html><body>404 Not Found</body></html>", "text/html")
@@ -207,6 +227,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
+        if path.startswith("/json/"):
+            length = int(self.headers.get("Content-Length") or 0)
+            return self._json2("POST", path, self.rfile.read(length) if length else b"")
         try:
             body = self._body()
         except (ValueError, UnicodeDecodeError):
@@ -234,8 +257,34 @@ class Handler(BaseHTTPRequestHandler):
             return self._json({"ok": False, "error": f"{type(exc).__name__}: {exc}"}, 400)
         self._json(results if isinstance(body, list) else results[0])
 
+    def _json2(self, method: str, path: str, raw: bytes) -> None:
+        """`/json/...`: the JSON-2 API from 19 on, a redirect to the login page before (odoo_sim/json2.py)."""
+        sim = self.server.sim
+        if not sim.registry.version.has_json2:
+            status, headers, body = json2.redirect_to_login(path)
+        else:
+            parts = path.strip("/").split("/")
+            model, mmethod = (parts[2], parts[3]) if len(parts) == 4 else (None, None)
+            fault = sim.take_fault("json2", mmethod or "", model, mmethod) if model else None
+            if fault is not None:
+                log.info("injecting fault %s on /json/2/%s/%s", fault["kind"], model, mmethod)
+                if self._inject(fault, None, json2_api=True):
+                    return
+            status, headers, body = json2.serve(sim, method, path, self.headers, raw)
+        try:
+            self.send_response(status)
+            for key, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            log.info("client went away before the answer was sent")
+
     def _jsonrpc(self, body: Any) -> None:
         sim = self.server.sim
+        if not sim.cfg.jsonrpc:
+            return self._send(404, _HTML_404.encode(), "text/html; charset=utf-8")
+        sim.registry.version.log_jsonrpc_call()
         req_id = body.get("id") if isinstance(body, dict) else None
         params = (body.get("params") or {}) if isinstance(body, dict) else {}
         service = str(params.get("service", ""))
@@ -255,6 +304,8 @@ class Handler(BaseHTTPRequestHandler):
             payload = {"jsonrpc": "2.0", "id": req_id, "result": sim.dispatch(service, method, args)}
         except OdooError as exc:
             payload = exc.payload(req_id)
+            if sim.registry.version.major >= 19 and exc.code == 200:
+                payload["error"]["code"] = 0  # recorded: 19 answers server errors with code 0, 18 with 200
         except Exception as exc:  # noqa: BLE001 - the server answers every failure like Odoo does
             log.exception("unexpected error")
             payload = error_payload(req_id, f"builtins.{type(exc).__name__}", str(exc))
@@ -263,9 +314,17 @@ class Handler(BaseHTTPRequestHandler):
                   time.perf_counter() - t0, len(body_bytes))
         self._send(200, body_bytes)
 
-    def _inject(self, fault: dict[str, Any], req_id: Any) -> bool:
+    def _inject(self, fault: dict[str, Any], req_id: Any, json2_api: bool = False) -> bool:
         """Apply a fault; True when the request is fully handled by it."""
         kind = fault["kind"]
+        if json2_api and kind in ("malformed_json", "session_expired", "odoo_error"):
+            # JSON-2 has no session; its server errors are HTTP 500 with a JSON body.
+            if kind == "malformed_json":
+                self._send(200, b'[{"id": 1, "na')
+            else:
+                self._send(500, json2.error_body("builtins.RuntimeError", "Simulated server error (fault injection)"),
+                           "application/json; charset=utf-8")
+            return True
         if kind in ("slow", "timeout"):
             time.sleep(fault["delay"])
             return False
@@ -283,6 +342,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, b'{"jsonrpc": "2.0", "id": ' + json.dumps(req_id).encode() + b', "result": [{"id": 1, "na')
         elif kind == "session_expired":
             self._json(session_expired(req_id))
+        elif kind in _CONCURRENCY_ERRORS:
+            self._json(error_payload(req_id, *_CONCURRENCY_ERRORS[kind]))
         elif kind == "odoo_error":
             self._json(error_payload(req_id, "builtins.RuntimeError", "Simulated server error (fault injection)"))
         return True

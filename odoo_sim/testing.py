@@ -146,10 +146,12 @@ class SimulatorProcess:
     def reset_calls(self) -> None:
         self._request("DELETE", "/sim/calls")
 
-    def conn_uri(self) -> str:
-        """Airflow connection URI for the ETL's Odoo connection."""
-        return (f"odoo://{quote(self.login, safe='')}:{quote(self.password, safe='')}@{self.host}:{self.port}/"
-                f"{quote(self.db, safe='')}?protocol=jsonrpc&timeout=30")
+    def conn_uri(self, api: str | None = None) -> str:
+        """Airflow connection URI for the ETL's Odoo connection; with `api` the API key and that extra."""
+        secret = self.api_key if api else self.password
+        extra = f"&api={api}" if api else ""
+        return (f"odoo://{quote(self.login, safe='')}:{quote(secret, safe='')}@{self.host}:{self.port}/"
+                f"{quote(self.db, safe='')}?protocol=jsonrpc&timeout=30{extra}")
 
 
 def start_simulator(port: int | None = None, **options: Any) -> SimulatorProcess:

@@ -82,7 +82,9 @@ def publish_deadline() -> Any:
 def one_line(cause: object) -> str:
     """An exception or text as one line, without passwords, API keys or tokens, at most 300 characters."""
     if isinstance(cause, BaseException):
-        text = f"{type(cause).__name__}: {cause}"
+        # A fail-fast wrapper (AirflowFailException from an Odoo error) is named by what it wraps.
+        named = cause.__cause__ if type(cause).__name__ == "AirflowFailException" and cause.__cause__ else cause
+        text = f"{type(named).__name__}: {cause}"
     else:
         text = str(cause or "unknown cause")
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), text.strip())
@@ -131,7 +133,7 @@ def failure_message(context: dict[str, Any]) -> tuple[str, str]:
         link = f"{_ui_base()}/dags/{ti.dag_id}/runs/{ti.run_id}/tasks/{ti.task_id}"
     subject = f"[NK Dash] business day {day}: task {ti.task_id} failed"
     body = (
-        f"Business day: {day}\nDAG: {ti.dag_id}\nTask: {ti.task_id} (try {ti.try_number}, no retry left)\n"
+        f"Business day: {day}\nDAG: {ti.dag_id}\nTask: {ti.task_id} (try {ti.try_number}, final)\n"
         f"Cause: {cause}\nLog: {link}\n"
     )
     return subject, body

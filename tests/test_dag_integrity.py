@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -65,3 +67,35 @@ def test_dag_file_parses_fast_without_heavy_imports():
     seconds, heavy = out.stdout.split("\n")[:2]
     assert heavy == "", f"DAG file imports {heavy} at parse time"
     print(f"DAG file import: {float(seconds):.2f} s (process {time.perf_counter() - start:.2f} s)")
+
+
+def test_missing_plugins_folder_fails_with_a_message_that_says_so():
+    """Tried in an existing Airflow: without NK Dash's plugins the DAG must say what to configure."""
+    code = "import sys; sys.path[:0]=['dags','.']; import nk_dash_daily"
+    # an Airflow of its own: its plugins folder is $AIRFLOW_HOME/plugins, which has no NK Dash plugin
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW__CORE__PLUGINS_FOLDER"}
+    env["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="nk-dash-foreign-airflow-")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env)
+    assert out.returncode != 0
+    assert "AIRFLOW__CORE__PLUGINS_FOLDER" in out.stderr and "plugins/" in out.stderr
+    assert "nk_dash_timetable not found" in out.stderr
+
+
+def test_dag_loads_in_an_airflow_of_its_own_with_the_folders_copied_as_the_readme_says(tmp_path):
+    """README 'Running NK Dash in an Airflow you already have': copy dags/ and plugins/, put include/ on the path."""
+    import shutil
+
+    home = tmp_path / "airflow"
+    shutil.copytree(REPO / "dags", home / "dags", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "plugins", home / "plugins", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "include", tmp_path / "nk_dash" / "include", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(AIRFLOW_HOME=str(home), PYTHONPATH=str(tmp_path / "nk_dash"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    code = (
+        "from airflow.dag_processing.dagbag import DagBag; import os;"
+        "b = DagBag(dag_folder=os.environ['AIRFLOW_HOME'] + '/dags');"
+        "print(sorted(b.dags), b.import_errors)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "['nk_dash_daily', 'nk_dash_weekly_summary'] {}"

@@ -87,6 +87,7 @@ class CleanContext:
     tz: tzinfo
     known_products: set[int]
     existing_refunded: set[int]
+    store_names: dict[int, str] = field(default_factory=dict)  # pos.config `name` (stored, not display)
     seen_line_ids: set[int] = field(default_factory=set)
 
 
@@ -148,6 +149,8 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
     session = m2o(order["session_id"], "order session_id")
     company = m2o(order["company_id"], "order company_id")
     currency = m2o(order.get("currency_id"), "order currency_id", required=False)
+    user = m2o(order.get("user_id"), "order user_id", required=False)
+    employee = m2o(order.get("employee_id"), "order employee_id", required=False)
     ctx.seen_line_ids.add(line_id)
     assert config and session and company
     return {
@@ -157,7 +160,8 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
         "line_id": line_id,
         "product_id": product[0],
         "store_id": config[0],
-        "store_name": config[1],
+        # the stored name: the many2one's display name carries the session state in Odoo 16/17
+        "store_name": ctx.store_names.get(config[0], config[1]),
         "session_id": session[0],
         "company_id": company[0],
         "currency": currency[1] if currency else None,
@@ -175,6 +179,8 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
         "margin": revenue_excl - cost,
         "is_refund": qty < 0,
         "refunded_line_id": refunded[0] if refunded else None,
+        "user_id": user[0] if user else None,
+        "employee_id": employee[0] if employee else None,
         "product_name": line.get("full_product_name") or product[1],
         "order_amount_total": money(order["amount_total"], "order amount_total"),
         "line_write_date": _parse_optional(line.get("write_date")),
@@ -206,6 +212,7 @@ def clean_day(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tz
         tz=tz,
         known_products={p["id"] for p in load_records(staging_dir, "products")},
         existing_refunded=set(meta["existing_refunded_line_ids"]),
+        store_names={s["id"]: s["name"] for s in load_records(staging_dir, "stores") if isinstance(s.get("name"), str)},
     )
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []

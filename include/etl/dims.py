@@ -80,11 +80,17 @@ def product_rows(
     pos_categories: list[Record],
     pos_field: str | None,
     brand_field: str | None,
+    variant_values: list[Record] | None = None,
+    variant_field: str | None = None,
 ) -> list[dict[str, Any]]:
     complete = {c["id"]: _text(c.get("complete_name")) or _text(c.get("name")) for c in categories}
     pos_names = {c["id"]: _text(c.get("name")) for c in pos_categories}
+    value_names = {v["id"]: _text(v.get("name")) for v in variant_values or []}
     rows = []
     for p in products:
+        template = m2o(p.get("product_tmpl_id"), "product_tmpl_id", required=False)
+        # Odoo lists a variant's values in attribute-line order, the order of its display name
+        values = [value_names.get(v) for v in _pos_category_ids(p.get(variant_field))] if variant_field else []
         categ = m2o(p.get("categ_id"), "categ_id", required=False)
         pos_ids = _pos_category_ids(p.get(pos_field) if pos_field else None)
         brand = m2o(p.get(brand_field), "brand", required=False) if brand_field else None
@@ -105,9 +111,52 @@ def product_rows(
                 "list_price": list_price,
                 "active": bool(p.get("active", True)),
                 "source_write_date": _ts(p.get("write_date")),
+                "product_tmpl_id": template[0] if template else None,
+                "template_name": _text(p.get("name")),
+                "variant_values": ", ".join(v for v in values if v) or None,
+                "barcode": _text(p.get("barcode")),
+                "product_display_name": _text(p.get("display_name")) or _text(p.get("name")),
             }
         )
     return rows
+
+
+def store_rows(stores: list[Record]) -> list[dict[str, Any]]:
+    rows = []
+    for s in stores:
+        company = m2o(s.get("company_id"), "company_id", required=False)
+        currency = m2o(s.get("currency_id"), "currency_id", required=False)
+        rows.append(
+            {
+                "store_id": s["id"],
+                "store_name": _text(s.get("name")),
+                "company_id": company[0] if company else None,
+                "company_name": company[1] if company else None,
+                "currency": currency[1] if currency else None,
+                "active": bool(s.get("active", True)),
+                "source_write_date": _ts(s.get("write_date")),
+            }
+        )
+    return rows
+
+
+def staff_rows(orders: list[Record], seller_fields: list[str], seen_at: datetime | None) -> list[dict[str, Any]]:
+    """Who rang the day's sales: the order's user and, with pos_hr, its employee (id and the name Odoo shows).
+
+    The names come from the many2one values as read now, so `seen_at` (the extract time)
+    is their version: a later load of any day brings the newer name.
+    """
+    kinds = {"user_id": "user", **{f: "employee" for f in seller_fields if f == "employee_id"}}
+    found: dict[tuple[str, int], str | None] = {}
+    for order in orders:
+        for fname, kind in kinds.items():
+            ref = m2o(order.get(fname), fname, required=False) if isinstance(order.get(fname), list) else None
+            if ref is not None:
+                found[(kind, ref[0])] = _text(ref[1])
+    return [
+        {"staff_type": kind, "staff_id": sid, "staff_name": name, "source_write_date": seen_at}
+        for (kind, sid), name in sorted(found.items())
+    ]
 
 
 def category_rows(categories: list[Record]) -> list[dict[str, Any]]:
@@ -134,27 +183,37 @@ def brand_rows(brands: list[Record]) -> list[dict[str, Any]]:
 
 
 def merge(
-    existing: list[dict[str, Any]], incoming: list[dict[str, Any]], key: str
+    existing: list[dict[str, Any]], incoming: list[dict[str, Any]], key: str | tuple[str, ...]
 ) -> tuple[list[dict[str, Any]], int, int]:
-    """Upsert by `key`; a row with an older `source_write_date` never replaces a newer one.
+    """Upsert by the `key` column(s); a row with an older `source_write_date` never replaces a newer one.
 
     Returns (rows sorted by key, inserted, updated).
     """
-    by_key = {row[key]: row for row in existing}
+    cols = (key,) if isinstance(key, str) else key
+
+    def key_of(row: dict[str, Any]) -> Any:
+        return row[cols[0]] if len(cols) == 1 else tuple(row[c] for c in cols)
+
+    by_key = {key_of(row): row for row in existing}
     inserted = updated = 0
     for row in incoming:
-        old = by_key.get(row[key])
+        old = by_key.get(key_of(row))
         if old is None:
             inserted += 1
-        elif old == row:
+        elif _same_content(old, row):
             continue
         else:
             old_ts, new_ts = old.get("source_write_date"), row.get("source_write_date")
             if old_ts is not None and new_ts is not None and new_ts < old_ts:
                 continue
             updated += 1
-        by_key[row[key]] = row
+        by_key[key_of(row)] = row
     return [by_key[k] for k in sorted(by_key)], inserted, updated
+
+
+def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Equal but for `source_write_date`: nothing to write (a re-read name that did not change)."""
+    return all(old.get(k) == v for k, v in new.items() if k != "source_write_date")
 
 
 @dataclass(frozen=True)
@@ -170,7 +229,8 @@ def upsert_table(lake_root: str, name: str, incoming: list[dict[str, Any]]) -> D
     """Read-modify-write of one dimension file; call under `dimensions_lock`."""
     arrow_schema, key = schema.DIMENSIONS[name]
     path = lake.dimension_file(lake_root, name)
-    existing = pq.read_table(path).cast(arrow_schema).to_pylist() if path.exists() else []
+    # a file written before a column was added gets it as nulls, then the incoming rows fill it
+    existing = schema.conform(pq.read_table(path), arrow_schema).to_pylist() if path.exists() else []
     rows, inserted, updated = merge(existing, incoming, key)
     if inserted or updated or not path.exists():
         lake.write_parquet_atomic(pa.Table.from_pylist(rows, arrow_schema), path)
@@ -187,9 +247,15 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
             load_records(staging_dir, "pos_categories"),
             meta.get("pos_category_field"),
             meta.get("brand_field"),
+            load_records(staging_dir, "variant_values"),
+            meta.get("variant_values_field"),
         ),
         "dim_categories": category_rows(categories),
         "dim_brands": brand_rows(load_records(staging_dir, "brands")),
+        "dim_stores": store_rows(load_records(staging_dir, "stores")),
+        "dim_staff": staff_rows(
+            load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
+        ),
     }
     started = time.perf_counter()
     with dimensions_lock(lake_root):

@@ -20,6 +20,7 @@ from typing import Any
 
 from include.etl.business_day import day_window_utc, odoo_datetime
 from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
+from include.etl.states import counted_states, unknown_states
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ ORDER_FIELDS = (
     "currency_id",
     "amount_total",
     "amount_tax",
+    "user_id",
     "write_date",
 )
 LINE_FIELDS = (
@@ -64,6 +66,7 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "currency_id": ("many2one",),
         "amount_total": ("float", "monetary"),
         "amount_tax": ("float", "monetary"),
+        "user_id": ("many2one",),
         "write_date": ("datetime",),
     },
     "pos.order.line": {
@@ -81,7 +84,24 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "write_date": ("datetime",),
     },
 }
-PRODUCT_FIELDS = ("name", "default_code", "categ_id", "lst_price", "active", "write_date")
+PRODUCT_FIELDS = (
+    "name",
+    "display_name",
+    "default_code",
+    "barcode",
+    "product_tmpl_id",
+    "categ_id",
+    "lst_price",
+    "active",
+    "write_date",
+)
+# The variant's attribute values (product.template.attribute.value), without the "never create
+# a variant" attributes: what Odoo shows in brackets after the name.
+VARIANT_VALUES_FIELD = "product_template_variant_value_ids"
+# pos.config's stored `name`; its display name carries the session state ("Shop (not used)").
+STORE_FIELDS = ("name", "company_id", "currency_id", "active", "write_date")
+# With pos_hr installed, the employee who rang the sale; without it, the order's user.
+EMPLOYEE_FIELD = "employee_id"
 CATEGORY_FIELDS = ("name", "complete_name", "parent_id", "write_date")
 
 
@@ -95,6 +115,7 @@ class ExtractSummary:
     products: int
     categories: int
     brands: int
+    stores: int
     rpc_calls: int
     pages: int
     retries: int
@@ -103,7 +124,11 @@ class ExtractSummary:
 
 
 def check_schema(client: OdooClient) -> None:
-    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs."""
+    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs.
+
+    The schema is read from `fields_get`, never inferred from the version number: money fields
+    are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
+    """
     for model, expected in EXPECTED_TYPES.items():
         fields = client.fields(model)
         for name, types in expected.items():
@@ -117,6 +142,17 @@ def check_schema(client: OdooClient) -> None:
                     f"source schema changed: {model}.{name} is '{fields[name].get('type')}', "
                     f"expected {' or '.join(types)}"
                 )
+    selection = order_states(client)
+    if selection and (unknown := unknown_states(selection)):
+        raise OdooSchemaError(
+            f"source schema changed: pos.order.state has values {sorted(unknown)} (Odoo {client.server_version}) "
+            "that the ETL cannot count or exclude; refusing to guess"
+        )
+
+
+def order_states(client: OdooClient) -> list[str]:
+    """The `pos.order.state` values of this server, from `fields_get`."""
+    return [value for value, _label in client.fields("pos.order")["state"].get("selection") or []]
 
 
 def product_variant_fields(client: OdooClient) -> tuple[str | None, str | None]:
@@ -131,6 +167,12 @@ def product_variant_fields(client: OdooClient) -> tuple[str | None, str | None]:
     return pos_field, brand_field
 
 
+def seller_fields(client: OdooClient) -> tuple[str, ...]:
+    """`employee_id` of pos.order when pos_hr is installed (detected from fields_get), else nothing."""
+    spec = client.fields("pos.order").get(EMPLOYEE_FIELD)
+    return (EMPLOYEE_FIELD,) if spec and spec.get("type") == "many2one" else ()
+
+
 def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> ExtractSummary:
     """Read the orders, lines and referenced dimensions of one business day into staging."""
     started = time.perf_counter()
@@ -140,8 +182,9 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     window = (odoo_datetime(start), odoo_datetime(end))
     check_schema(client)
 
+    sellers = seller_fields(client)
     orders = client.search_read_all(
-        "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], ORDER_FIELDS
+        "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], [*ORDER_FIELDS, *sellers]
     )
     lines = client.search_read_all(
         "pos.order.line",
@@ -158,8 +201,15 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
 
     pos_field, brand_field = product_variant_fields(client)
     product_ids = sorted({_m2o_id(rec.get("product_id")) for rec in lines} - {None})  # type: ignore[type-var]
-    fields = [*PRODUCT_FIELDS, *(f for f in (pos_field, brand_field) if f)]
+    variant_field = VARIANT_VALUES_FIELD if VARIANT_VALUES_FIELD in client.fields("product.product") else None
+    fields = [*PRODUCT_FIELDS, *(f for f in (pos_field, brand_field, variant_field) if f)]
     products = client.read("product.product", product_ids, fields) if product_ids else []
+    value_ids = sorted({v for p in products for v in _x2m_ids(p.get(variant_field))}) if variant_field else []
+    variant_values = (
+        client.read("product.template.attribute.value", value_ids, ["name", "attribute_id"]) if value_ids else []
+    )
+    store_ids = sorted({sid for o in orders if (sid := _m2o_id(o.get("config_id"))) is not None})
+    stores = client.read("pos.config", store_ids, STORE_FIELDS) if store_ids else []
     categories = client.search_read_all("product.category", [], CATEGORY_FIELDS)
     pos_category_ids = sorted({cid for p in products for cid in _x2m_ids(p.get(pos_field))}) if pos_field else []
     pos_categories = client.read("pos.category", pos_category_ids, ["name"]) if pos_category_ids else []
@@ -182,6 +232,8 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     _dump(staging / "categories.json.gz", categories)
     _dump(staging / "pos_categories.json.gz", pos_categories)
     _dump(staging / "brands.json.gz", brands)
+    _dump(staging / "stores.json.gz", stores)
+    _dump(staging / "variant_values.json.gz", variant_values)
     summary = ExtractSummary(
         day=day.isoformat(),
         staging_dir=str(staging),
@@ -191,6 +243,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         products=len(products),
         categories=len(categories),
         brands=len(brands),
+        stores=len(stores),
         rpc_calls=client.rpc_calls,
         pages=client.pages,
         retries=client.retries,
@@ -201,13 +254,17 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         **asdict(summary),
         "extracted_at_utc": odoo_datetime(extracted_at),
         "pos_category_field": pos_field,
+        "counted_states": sorted(counted_states(order_states(client))),
+        "api": client.api,
         "brand_field": brand_field,
+        "variant_values_field": variant_field,
+        "seller_fields": list(sellers),
         "existing_refunded_line_ids": sorted(existing_refunded),
         "checked_refunded_line_ids": sorted(refunded),
     }
     _dump(staging / "meta.json.gz", meta)
     log.info(
-        "extract receipt: day=%s orders=%d lines=%d products=%d categories=%d brands=%d "
+        "extract receipt: day=%s orders=%d lines=%d products=%d categories=%d brands=%d stores=%d "
         "rpc_calls=%d pages=%d retries=%d seconds=%.2f staging=%s",
         day,
         summary.orders,
@@ -215,6 +272,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         summary.products,
         summary.categories,
         summary.brands,
+        summary.stores,
         summary.rpc_calls,
         summary.pages,
         summary.retries,

@@ -33,6 +33,8 @@ FACT_SALES = pa.schema(
         ("margin", MONEY),
         ("is_refund", pa.bool_()),
         ("refunded_line_id", pa.int64()),
+        ("user_id", pa.int64()),
+        ("employee_id", pa.int64()),
     ]
 )
 
@@ -48,6 +50,32 @@ DIM_PRODUCTS = pa.schema(
         ("brand_name", pa.string()),
         ("list_price", MONEY),
         ("active", pa.bool_()),
+        ("source_write_date", pa.timestamp("us")),
+        ("product_tmpl_id", pa.int64()),
+        ("template_name", pa.string()),
+        ("variant_values", pa.string()),
+        ("barcode", pa.string()),
+        ("product_display_name", pa.string()),
+    ]
+)
+
+DIM_STORES = pa.schema(
+    [
+        ("store_id", pa.int64()),
+        ("store_name", pa.string()),
+        ("company_id", pa.int64()),
+        ("company_name", pa.string()),
+        ("currency", pa.string()),
+        ("active", pa.bool_()),
+        ("source_write_date", pa.timestamp("us")),
+    ]
+)
+
+DIM_STAFF = pa.schema(
+    [
+        ("staff_type", pa.string()),  # 'user' (res.users) or 'employee' (hr.employee, with pos_hr)
+        ("staff_id", pa.int64()),
+        ("staff_name", pa.string()),
         ("source_write_date", pa.timestamp("us")),
     ]
 )
@@ -70,8 +98,19 @@ DIM_BRANDS = pa.schema(
     ]
 )
 
-DIMENSIONS: dict[str, tuple[pa.Schema, str]] = {
-    "dim_products": (DIM_PRODUCTS, "product_id"),
-    "dim_categories": (DIM_CATEGORIES, "category_id"),
-    "dim_brands": (DIM_BRANDS, "brand_id"),
+# name -> (schema, key columns)
+DIMENSIONS: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "dim_products": (DIM_PRODUCTS, ("product_id",)),
+    "dim_categories": (DIM_CATEGORIES, ("category_id",)),
+    "dim_brands": (DIM_BRANDS, ("brand_id",)),
+    "dim_stores": (DIM_STORES, ("store_id",)),
+    "dim_staff": (DIM_STAFF, ("staff_type", "staff_id")),
 }
+
+
+def conform(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
+    """`table` in `arrow_schema`: columns added since the file was written come in as nulls."""
+    missing = [f for f in arrow_schema if f.name not in table.column_names]
+    for f in missing:
+        table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(arrow_schema.names).cast(arrow_schema)

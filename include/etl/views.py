@@ -15,7 +15,7 @@ import pyarrow as pa
 from include.etl import lake, schema
 from include.etl.config import lake_root
 
-VIEWS = ("fact_sales", "dim_products", "dim_categories", "dim_brands")
+VIEWS = ("fact_sales", *schema.DIMENSIONS)
 
 
 def _sql_literal(value: str) -> str:
@@ -47,13 +47,19 @@ def view_sql(name: str, root: str) -> str:
         pattern = lake.table_glob(root, lake.FACT_SALES)
         if not glob.glob(pattern):
             return _empty_select(schema.FACT_SALES)
-        # The partition folders are not read as columns: `date` is in every file, typed.
-        return f"SELECT * FROM read_parquet({_sql_literal(pattern)}, hive_partitioning = false)"
+        # The partition folders are not read as columns: `date` is in every file, typed. Files
+        # written before a column was added (user_id, employee_id) read it as NULL.
+        return f"SELECT * FROM read_parquet({_sql_literal(pattern)}, hive_partitioning = false, union_by_name = true)"
     arrow_schema, _key = schema.DIMENSIONS[name]
     path = str(lake.dimension_file(root, name))
     if not os.path.exists(path):
         return _empty_select(arrow_schema)
-    return f"SELECT * FROM read_parquet({_sql_literal(path)})"
+    # a dimension file written before a column was added reads it as NULL
+    cols = ", ".join(f'"{f.name}"' for f in arrow_schema)
+    return (
+        f"SELECT {cols} FROM ({_empty_select(arrow_schema)} "
+        f"UNION ALL BY NAME SELECT * FROM read_parquet({_sql_literal(path)}))"
+    )
 
 
 def create_views(con: duckdb.DuckDBPyConnection, root: str | None = None) -> None:

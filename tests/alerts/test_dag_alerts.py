@@ -1,5 +1,6 @@
-"""`airflow dags test` with real servers: a failed task mails its owner once, after its retries;
-a successful run records its figures, emits the fact_sales Asset event and StatsD metrics."""
+"""`airflow dags test` with real servers: a failed task mails its owner once, after its retries (or at
+once when no retry can mend it); a successful run records its figures, emits the fact_sales Asset
+event and StatsD metrics."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ import pytest
 import yaml
 
 from include.etl import lake, metrics
+from odoo_sim.testing import free_port
 from tests.airflow_env import REPO, airflow, airflow_env
 from tests.alerts.conftest import TZ
 from tests.alerts.servers import body_text
 
 GOOD_DAY = date(2025, 1, 6)
-FAILED_DAY = date(2025, 1, 7)
+FAILED_DAY = date(2025, 1, 7)  # Odoo unreachable: a transient fault, retried
+REFUSED_DAY = date(2025, 1, 8)  # wrong password: fails at once (nk_odoo_hook.fail_fast)
 WRONG_PASSWORD = "Wr0ng-S3cret-pass-7f3a"
+UNREACHABLE_PASSWORD = "Unre4chable-S3cret-9c1d"
 TO = "owner@example.test"
 
 
@@ -44,12 +48,16 @@ def runs(tmp_path_factory, simulator, smtp, statsd):
     )
     airflow(env, "db", "migrate")
     good = airflow(env, "dags", "test", "nk_dash_daily", GOOD_DAY.isoformat())
-    bad_uri = simulator.conn_uri().replace(f":{quote(simulator.password, safe='')}@", f":{WRONG_PASSWORD}@")
-    assert WRONG_PASSWORD in bad_uri
-    failed = airflow(
-        {**env, "AIRFLOW_CONN_ODOO_DEFAULT": bad_uri}, "dags", "test", "nk_dash_daily", FAILED_DAY.isoformat(),
-        check=False,
-    )
+    password = f":{quote(simulator.password, safe='')}@"
+    # Nothing listens on that port; one attempt inside the client, then Airflow's retry.
+    unreachable = (simulator.conn_uri().replace(password, f":{UNREACHABLE_PASSWORD}@")
+                   .replace(f":{simulator.port}/", f":{free_port()}/") + "&max_attempts=1&backoff_base=0.01")
+    refused = simulator.conn_uri().replace(password, f":{WRONG_PASSWORD}@")
+    assert UNREACHABLE_PASSWORD in unreachable and WRONG_PASSWORD in refused
+    failed = airflow({**env, "AIRFLOW_CONN_ODOO_DEFAULT": unreachable}, "dags", "test", "nk_dash_daily",
+                     FAILED_DAY.isoformat(), check=False)
+    airflow({**env, "AIRFLOW_CONN_ODOO_DEFAULT": refused}, "dags", "test", "nk_dash_daily",
+            REFUSED_DAY.isoformat(), check=False)
     return env, work / "lake", good, failed
 
 
@@ -62,7 +70,7 @@ def test_a_failed_task_sends_one_mail_after_its_retries(runs, smtp):
     assert msg["Subject"] == f"[NK Dash] business day {FAILED_DAY}: task extract failed"
     text = body_text(msg)
     assert f"Business day: {FAILED_DAY}" in text
-    assert "Task: extract (try 2, no retry left)" in text
+    assert "Task: extract (try 2, final)" in text
     cause = re.search(r"Cause: (.*)", text)[1]
     assert cause.strip() and len(cause) <= 300
     log_link = re.search(r"Log: (\S+)", text)[1]
@@ -74,13 +82,24 @@ def test_a_failed_task_sends_one_mail_after_its_retries(runs, smtp):
     assert len(mails) == 1, "one mail per failed task, not one per try"
 
 
-def test_the_mail_carries_no_secret(runs, smtp):
-    env, _lake, _good, _failed = runs
+def test_a_wrong_password_fails_at_once_and_mails_the_cause(runs, smtp):
+    msg = smtp.inbox.wait_for(lambda m: REFUSED_DAY.isoformat() in m["Subject"], timeout=30)
+    assert msg["Subject"] == f"[NK Dash] business day {REFUSED_DAY}: task extract failed"
+    text = body_text(msg)
+    assert "Task: extract (try 1, final)" in text
+    cause = re.search(r"Cause: (.*)", text)[1]
+    Path("artifacts/alert-mail-refused-login.txt").write_text(f"Subject: {msg['Subject']}\n\n{text}")
+    assert cause.startswith("OdooAuthError: Odoo login on connection"), cause
+    assert re.search(r"login .* was refused", cause) and "not retried" in cause, cause
+    assert len([m for m in smtp.inbox.messages if REFUSED_DAY.isoformat() in m["Subject"]]) == 1
+
+
+def test_the_mails_carry_no_secret(runs, smtp):
     smtp.inbox.wait_for(lambda m: FAILED_DAY.isoformat() in m["Subject"], timeout=30)
+    smtp.inbox.wait_for(lambda m: REFUSED_DAY.isoformat() in m["Subject"], timeout=30)
     raw = b"\n".join(smtp.inbox.raw)
-    for secret in (WRONG_PASSWORD, env["AIRFLOW__CORE__FERNET_KEY"] if "AIRFLOW__CORE__FERNET_KEY" in env else None):
-        if secret:
-            assert secret.encode() not in raw
+    for secret in (WRONG_PASSWORD, UNREACHABLE_PASSWORD):
+        assert secret.encode() not in raw
 
 
 def test_a_successful_run_records_its_figures(runs, simulator):

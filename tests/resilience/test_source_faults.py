@@ -34,6 +34,10 @@ TRANSIENT = [
     ("session_expired", 2, None),
     ("timeout", 1, 3.0),
     ("slow", 1, 1.0),
+    # PostgreSQL concurrency errors that Odoo's own retry loop gave up on (data.name = psycopg2 class)
+    ("serialization_failure", 2, None),
+    ("deadlock", 2, None),
+    ("lock_not_available", 2, None),
 ]
 
 

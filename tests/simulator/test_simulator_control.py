@@ -67,7 +67,8 @@ def test_mutations_show_in_rpc_and_stats(sim: SimulatorProcess, odoo: odoorpc.OD
 
     sim.admin({"op": "rename_product", "product_id": 1, "name": "Café crème XXL"})
     prod = odoo.env["product.product"].read([1], ["name", "display_name", "write_date"])[0]
-    assert prod["name"] == prod["display_name"] == "Café crème XXL" and prod["write_date"] == "2025-03-01 12:00:00"
+    assert prod["name"] == "Café crème XXL" and prod["write_date"] == "2025-03-01 12:00:00"
+    assert prod["display_name"] == "[NK00001] Café crème XXL"  # Odoo's `[default_code] Name`
 
     sim.admin({"op": "corrupt_line", "line_id": src, "field": "price_subtotal_incl", "value": "NaN"})
     assert odoo.env["pos.order.line"].read([src], ["price_subtotal_incl"])[0]["price_subtotal_incl"] == "NaN"
