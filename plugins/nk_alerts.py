@@ -239,9 +239,12 @@ def should_alert_deadline(run: dict[str, Any], deadline_time: Any) -> bool:
     (a backfill of last month is created long after each day's deadline and is no emergency)."""
     if run.get("run_type") == "scheduled":
         return True
-    created = _as_datetime(run.get("queued_at") or run.get("run_after"))
-    deadline = _as_datetime(deadline_time)
-    return created is not None and deadline is not None and created < deadline
+    try:
+        created = _as_datetime(run.get("queued_at") or run.get("run_after"))
+        deadline = _as_datetime(deadline_time)
+    except (TypeError, ValueError):
+        return True  # cannot tell: better one message too many than a silent missing day
+    return created is None or deadline is None or created < deadline
 
 
 async def deadline_missed(context: dict[str, Any] | None = None, *, publish_by: str = "07:00", **_: Any) -> str:

@@ -170,3 +170,44 @@ class Prometheus:
                 return float(result[0]["value"][1])
             time.sleep(0.5)
         raise AssertionError(f"Prometheus has no value for {promql} after {timeout:.0f}s")
+
+
+class SlackApi:
+    """A stand-in for Slack's Web API on 127.0.0.1: answers `chat.postMessage` like Slack and keeps each call."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        calls = self.calls = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                calls.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                              "json": json.loads(body or b"{}")})
+                reply = json.dumps({"ok": True, "channel": "C1", "ts": "1.0"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> SlackApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def conn_json(self, token: str) -> str:
+        """Airflow Connection (JSON form, type slack) whose API base URL is this server."""
+        return json.dumps({"conn_type": "slack", "password": token,
+                           "extra": {"base_url": f"http://127.0.0.1:{self.port}/api/"}})

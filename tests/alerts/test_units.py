@@ -182,3 +182,30 @@ def test_unusual_days_are_mailed_only_when_asked(smtp, monkeypatch):
     assert len(smtp.inbox.messages) == before + 1
     assert msg["Subject"] == "[NK Dash] business day 2025-01-06 looks unusual (1 figure(s))"
     assert "Ghent: orders 30.0 (usual 101.0, robust z -9.9)" in body_text(msg)
+
+
+def test_slack_gets_the_failure_and_the_deadline_messages(monkeypatch):
+    import asyncio
+
+    from tests.alerts.servers import SlackApi
+
+    token = "xoxb-test-Secret-token-42"
+    with SlackApi() as slack:
+        monkeypatch.setenv("AIRFLOW_CONN_NK_SLACK", slack.conn_json(token))
+        monkeypatch.setenv("NK_DASH_SLACK_CONN_ID", "nk_slack")
+        monkeypatch.setenv("NK_DASH_SLACK_CHANNEL", "#store-ops")
+        monkeypatch.delenv("NK_DASH_ALERT_EMAIL_TO", raising=False)
+        assert nk_alerts.send("[NK Dash] business day 2025-01-07: task clean failed", "Cause: x\n") == 1
+        context = {"dag_run": {"dag_id": "nk_dash_daily", "dag_run_id": "scheduled__2025-01-06T23:00:00+00:00",
+                               "run_type": "scheduled", "state": "running",
+                               "logical_date": "2025-01-06T23:00:00Z", "queued_at": "2025-01-07T01:00:05Z"},
+                   "deadline": {"id": "x", "deadline_time": "2025-01-08T06:00:00+00:00"}}
+        monkeypatch.setenv("STORE_TIMEZONE", "Europe/Brussels")
+        assert asyncio.run(nk_alerts.deadline_missed(context, publish_by="07:00")) == "sent 1"
+    assert [c["path"] for c in slack.calls] == ["/api/chat.postMessage"] * 2
+    assert all(c["auth"] == f"Bearer {token}" and c["json"]["channel"] == "#store-ops" for c in slack.calls)
+    assert slack.calls[0]["json"]["text"].startswith("*[NK Dash] business day 2025-01-07: task clean failed*")
+    deadline_text = slack.calls[1]["json"]["text"]
+    assert "business day 2025-01-07 is still missing: not published by 07:00 store time" in deadline_text
+    assert "Run: scheduled__2025-01-06T23:00:00+00:00 (scheduled), state running" in deadline_text
+    assert token not in deadline_text
