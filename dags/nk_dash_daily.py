@@ -4,7 +4,8 @@
 Loads one **business day** of Odoo Point-of-Sale order lines into the Parquet lake:
 
 `extract → save_raw → clean → load_fact → upsert_dims → check_fact_columns, check_fact_table
-→ publish → reload_late_changes`
+→ publish → reload_late_changes`, with `load_payments` (payments and sessions) between
+`load_fact` and `publish`
 
 - The business day is the run's logical date in the store's time zone (`STORE_TIMEZONE`);
   scheduled and backfill runs start at store-local midnight, and the scheduled run for a
@@ -113,6 +114,12 @@ def nk_dash_daily() -> None:
         return tasks.load_fact(clean_paths, staging_dir, lake_root(), _day(logical_date))
 
     @task
+    def load_payments(staging_dir: str, logical_date=None) -> dict[str, str]:  # noqa: ANN001
+        from include.etl import tasks
+
+        return tasks.load_payments(staging_dir, lake_root(), _day(logical_date), _TZ)
+
+    @task
     def upsert_dims(staging_dir: str) -> list[str]:
         from include.etl import tasks
 
@@ -156,6 +163,8 @@ def nk_dash_daily() -> None:
     dims >> gates
     published = publish(staging, pending)
     gates >> published
+    # payments and sessions: reconciled after the sales, published with them
+    pending >> load_payments(staging) >> published
     published >> reload_late_changes()
     check_anomalies(published)
 

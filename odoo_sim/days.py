@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from odoo_sim import versions
+from odoo_sim import payments, versions
 from odoo_sim.catalog import DT_FMT, TAXES, Catalog
 from odoo_sim.config import SimConfig, parse_dt
 
@@ -223,8 +223,13 @@ class DayStore:
         # employee's name (pos_hr/models/pos_order.py `_compute_cashier`)
         return {"user_id": cat.store_users[store][0], "employee_id": eid, "cashier": cat.employees[eid][0]}
 
+    def _finish_order(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        self._totals(order, lines)
+        # customer and payments from the order's own Random: lines and totals stay as they were
+        order.update(payments.settle(order, self.cfg.seed, self.cfg.stores))
+
     @staticmethod
-    def _finish_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    def _totals(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
         incl = sum(ln["_incl"] for ln in lines)
         excl = sum(ln["_excl"] for ln in lines)
         order["lines"] = [ln["id"] for ln in lines]
@@ -415,6 +420,8 @@ class DayStore:
             store = next(st for st in self.catalog.stores if st["id"] == order["config_id"])
             vals = versions.version(self.cfg.odoo_version).write_vals({**order, **ov}, vals, store["name"])
             ov.update(vals)
+            if vals.get("state") in COUNTED_STATES and not {**order, **ov}.get("_payments"):
+                ov.update(payments.settle({**order, **ov}, self.cfg.seed, self.cfg.stores))
             if "state" in vals:
                 ov["to_invoice"] = ov["is_invoiced"] = vals["state"] == "invoiced" or "account_move" in vals
             ov["write_date"] = self.now_str()

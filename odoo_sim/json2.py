@@ -4,7 +4,8 @@ Shapes from ../shared/odoo/odoo-19.0-json2-transcripts.md and addons/rpc/control
 bearer API key, optional `X-Odoo-Database`, named arguments only (a JSON array body is silently
 ignored, so `search_read` answers every record with every field), `ids` for record methods,
 errors as HTTP statuses with a JSON body {name, message, arguments, context, debug}.
-Before 19 the route does not exist: `/json/...` is a web route that redirects to the login page.
+Before 19 the route does not exist: on 18 `/json/...` is a web route that redirects to the login
+page (recorded); 16 and 17 have no `/json` route and answer 404.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _orm_error(exc: OdooError) -> Answer:
 
 
 def redirect_to_login(path: str) -> Answer:
-    """Odoo 16-18: `/json/...` is an auth='user' web route; without a session it redirects (303)."""
+    """Odoo 18: `/json/...` is an auth='user' web route; without a session it redirects (303)."""
     target = "/web/login?redirect=" + quote(path + "?", safe="")
     html = ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
             f"<p>You should be redirected automatically to the target URL: <a href=\"{target}\">{target}</a>. "

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from odoo_sim import domain as dom
-from odoo_sim import versions
+from odoo_sim import payments, versions
 from odoo_sim.catalog import (
     ATTRIBUTES,
     DT_FMT,
@@ -28,7 +28,11 @@ from odoo_sim.errors import OdooError, access_denied, access_error, missing_db, 
 
 log = logging.getLogger(__name__)
 
-_DAY_MODELS = ("pos.order", "pos.order.line")
+_DAY_MODELS = ("pos.order", "pos.order.line", "pos.payment")
+# the many2one that leads from a day model to its pos.order (for the day of a domain leaf)
+_ORDER_PREFIX = {"pos.order": "", "pos.order.line": "order_id.", "pos.payment": "pos_order_id."}
+# Recorded from 18.0 on; 16 and 17 take the 18.0 definition (FACTS.md: a real 17 has these fields)
+_PAYMENT_MODELS = ("pos.payment", "pos.payment.method")
 _RESULT_CACHE_SIZE = 6
 _READ_METHODS = ("search", "search_read", "search_count", "read")
 
@@ -89,6 +93,16 @@ _EXTRA_SCHEMAS: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
         "display_type": _f("selection", "Display Type", selection=[
             ["radio", "Radio"], ["pills", "Pills"], ["select", "Select"], ["color", "Color"]]),
         "sequence": _f("integer", "Sequence")}),
+    # base/models/res_partner.py: only what NK Dash reads (id and name); no other personal data
+    "res.partner": ("Contact", {"name": _f("char", "Name"), "active": _f("boolean", "Active"),
+                                "company_id": _f("many2one", "Company", "res.company")}),
+    # account/models/account_cash_rounding.py
+    "account.cash.rounding": ("Account Cash Rounding", {
+        "name": _f("char", "Name", required=True), "rounding": _f("float", "Rounding Precision", required=True),
+        "strategy": _f("selection", "Rounding Strategy", selection=[
+            ["biggest_tax", "Modify tax amount"], ["add_invoice_line", "Add a rounding line"]]),
+        "rounding_method": _f("selection", "Rounding Method", required=True, selection=[
+            ["UP", "Up"], ["DOWN", "Down"], ["HALF-UP", "Nearest"]])}),
     "ir.model": ("Models", {"model": _f("char", "Model"), "name": _f("char", "Model Description"),
                             "transient": _f("boolean", "Transient Model"),
                             "state": _f("selection", "Type", selection=[["manual", "Custom Object"],
@@ -107,7 +121,8 @@ _POS_HR_ORDER_FIELDS = {
 _DESCRIPTIONS = {
     "pos.order": "Point of Sale Orders", "pos.order.line": "Point of Sale Order Lines",
     "pos.session": "Point of Sale Session", "pos.config": "Point of Sale Configuration",
-    "pos.category": "Point of Sale Category", "product.product": "Product Variant",
+    "pos.category": "Point of Sale Category", "pos.payment": "Point of Sale Payments",
+    "pos.payment.method": "Point of Sale Payment Methods", "product.product": "Product Variant",
     "product.template": "Product", "product.category": "Product Category", "res.currency": "Currency",
 }
 _DEFAULT_ORDER = {"pos.order": "date_order desc, id desc"}
@@ -148,6 +163,10 @@ class Registry:
     def _build_schemas(self) -> dict[str, dict[str, dict[str, Any]]]:
         real = versions.recorded_schemas(self.cfg.odoo_version)
         schemas: dict[str, dict[str, dict[str, Any]]] = dict(real)
+        if any(m not in real for m in _PAYMENT_MODELS):
+            nearest = versions.recorded_schemas(18)
+            for m in _PAYMENT_MODELS:
+                schemas.setdefault(m, copy.deepcopy(nearest[m]))
         for model, (_desc, fields) in _EXTRA_SCHEMAS.items():
             if (model == "product.brand" and not self.cfg.brands) or model in real:
                 continue
@@ -218,8 +237,12 @@ class Registry:
             for t in cat.ptavs.values()}
         static["pos.config"] = {s["id"]: {**base, "id": s["id"], "name": s["name"], "company_id": s["company_id"],
                                           "currency_id": 1, "active": True, "iface_tax_included": "total",
-                                          "uuid": f"00000000-0000-4000-8000-{s['id']:012d}"}
-                                for s in cat.stores}
+                                          "uuid": f"00000000-0000-4000-8000-{s['id']:012d}",
+                                          **payments.config_values(i)}
+                                for i, s in enumerate(cat.stores)}
+        static["pos.payment.method"] = payments.method_records(cat.stores, base)
+        static["account.cash.rounding"] = payments.rounding_records(base)
+        static["res.partner"] = payments.partner_records(len(cat.stores), self.cfg.seed, base)
         static["product.category"] = {
             cid: {**base, "id": cid, "name": name, "parent_id": parent or False,
                   "complete_name": complete_name(PRODUCT_CATEGORIES, cid),
@@ -314,13 +337,16 @@ class Registry:
                     out.append({"id": sid, "name": f"POS/{sid:07d}", "config_id": st["id"],
                                 "company_id": st["company_id"], "currency_id": 1,
                                 "user_id": self.catalog.store_users[st["id"] - 1][0],
+                                # the cashier who closed it (Odoo keeps no separate closing user)
+                                "_closer": self.catalog.store_users[st["id"] - 1][-1],
                                 "start_at": start, "stop_at": stop, "state": "closed",
                                 "create_date": start, "write_date": stop, "create_uid": ADMIN_UID,
                                 "write_uid": ADMIN_UID, "sequence_number": 1, "login_number": 1,
                                 "rescue": False, "update_stock_at_closing": False})
             self._sessions = out
         now = self.days.now_str()
-        return [s if s["stop_at"] <= now else {**s, "state": "opened", "stop_at": False, "write_date": s["start_at"]}
+        return [{**s, "write_uid": s["_closer"]} if s["stop_at"] <= now
+                else {**s, "state": "opened", "stop_at": False, "write_date": s["start_at"]}
                 for s in self._sessions if s["start_at"] <= now]
 
     # ---- record access (Schema protocol) ----------------------------------------------------
@@ -335,6 +361,9 @@ class Registry:
             return day.order_by_id.get(rid)
         if model == "pos.order.line":
             return self.days.get_line(rid)
+        if model == "pos.payment":
+            order = self.get_record("pos.order", rid // payments.PAYMENT_FACTOR)
+            return next((p for p in (order or {}).get("_payments", ()) if p["id"] == rid), None)
         if model in ("product.product", "product.template"):
             return self._product_tables()[model].get(rid)
         if model == "pos.session":
@@ -349,7 +378,12 @@ class Registry:
             rng = sorted(days) if days is not None else range(self.cfg.n_days)
             attr = "orders" if model == "pos.order" else "lines"
             for d in rng:
-                if self.days.in_range(d):
+                if not self.days.in_range(d):
+                    continue
+                if model == "pos.payment":
+                    for order in self.days.day(d).orders:
+                        yield from order.get("_payments", ())
+                else:
                     yield from getattr(self.days.day(d), attr)
             return
         if model in ("product.product", "product.template"):
@@ -420,13 +454,14 @@ class Registry:
     def _candidate_days(self, model: str, tree: tuple[Any, ...]) -> set[int] | None:
         n = self.cfg.n_days
         ds = self.days
-        prefix = "" if model == "pos.order" else "order_id."
+        prefix = _ORDER_PREFIX[model]
 
         def of_leaf(fname: str, op: str, value: Any) -> set[int] | None:
-            if model == "pos.order.line" and fname in ("order_id", "order_id.id"):
+            if prefix and fname in (prefix[:-1], prefix + "id"):
                 fname, id_day = "id*", ds.day_of_order_id
             elif fname == "id":
-                id_day = ds.day_of_order_id if model == "pos.order" else ds.day_of_line_id
+                id_day = {"pos.order": ds.day_of_order_id, "pos.order.line": ds.day_of_line_id}.get(
+                    model, lambda pid: ds.day_of_order_id(pid // payments.PAYMENT_FACTOR))
                 fname = "id*"
             if fname == "id*":
                 vals = value if isinstance(value, (list, tuple)) else [value]
@@ -448,7 +483,7 @@ class Registry:
             except ValueError:
                 return None
             stamp = fname.removeprefix(prefix) if fname.startswith(prefix) else None
-            if fname in ("write_date", "create_date") and model == "pos.order.line":
+            if fname in ("write_date", "create_date") and model != "pos.order":
                 stamp = "write_date"
             if stamp == "date_order":
                 if op == "=":
@@ -541,6 +576,9 @@ class Registry:
             spec = schema[f]
             if f == "display_name":
                 out[f] = self.display_name(model, rec["id"])
+                continue
+            if model == "pos.session" and f in payments.CASH_FIELDS:
+                out[f] = self._session_cash(rec)[f]
                 continue
             if f not in rec:
                 out[f] = _default(spec)
@@ -663,8 +701,27 @@ class Registry:
             except TypeError as exc:
                 raise OdooError("builtins.TypeError", str(exc)) from exc
 
+    def _session_cash(self, session: dict[str, Any]) -> dict[str, Any]:
+        d = session["id"] // 100 - 1
+        return payments.session_cash(self.days.day(d).orders, session, self.cfg.seed, self.days.day_date(d).isoformat())
+
     def stats(self, date_from: str, date_to: str) -> dict[str, Any]:
-        return self.days.stats(date_from, date_to)
+        """/sim/stats: sales KPIs, plus payments by method, customers and the sessions started in the window."""
+        out = self.days.stats(date_from, date_to)
+        counted = [o for oid in out["order_ids"] if (o := self.days.get_order(oid)) is not None]
+        names = {mid: m["name"] for mid, m in self._static["pos.payment.method"].items()}
+        out.update(payments.stats(counted, names))
+        lo, hi = parse_dt(date_from).strftime(DT_FMT), parse_dt(date_to).strftime(DT_FMT)
+        sessions = []
+        for s in self._session_records():
+            if lo <= s["start_at"] < hi:
+                cash = self._session_cash(s)
+                sessions.append({"id": s["id"], "store_id": s["config_id"], "state": s["state"],
+                                 "expected": f"{cash['cash_register_balance_end']:.2f}",
+                                 "counted": f"{cash['cash_register_balance_end_real']:.2f}",
+                                 "difference": f"{cash['cash_register_difference']:.2f}"})
+        out["sessions"] = sessions
+        return out
 
 
 __all__ = ["Registry", "COUNTED_STATES", "ORDER_BLOCK"]

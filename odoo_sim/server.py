@@ -260,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
     def _json2(self, method: str, path: str, raw: bytes) -> None:
         """`/json/...`: the JSON-2 API from 19 on, a redirect to the login page before (odoo_sim/json2.py)."""
         sim = self.server.sim
+        if sim.registry.version.major < 18:  # no /json route at all (not recorded: werkzeug's 404 page)
+            return self._send(404, _HTML_404.encode(), "text/html; charset=utf-8")
         if not sim.registry.version.has_json2:
             status, headers, body = json2.redirect_to_login(path)
         else:

@@ -151,6 +151,7 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
     currency = m2o(order.get("currency_id"), "order currency_id", required=False)
     user = m2o(order.get("user_id"), "order user_id", required=False)
     employee = m2o(order.get("employee_id"), "order employee_id", required=False)
+    partner = m2o(order.get("partner_id"), "order partner_id", required=False)
     ctx.seen_line_ids.add(line_id)
     assert config and session and company
     return {
@@ -181,6 +182,7 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
         "refunded_line_id": refunded[0] if refunded else None,
         "user_id": user[0] if user else None,
         "employee_id": employee[0] if employee else None,
+        "partner_id": partner[0] if partner else None,
         "product_name": line.get("full_product_name") or product[1],
         "order_amount_total": money(order["amount_total"], "order amount_total"),
         "line_write_date": _parse_optional(line.get("write_date")),

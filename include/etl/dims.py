@@ -20,6 +20,7 @@ from include.etl.business_day import parse_odoo_datetime
 from include.etl.clean import Invalid, m2o, money
 from include.etl.extract import load_records, load_staging
 from include.etl.odoo_client import Record
+from include.etl.states import COUNTED_STATES
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,22 @@ def staff_rows(orders: list[Record], seller_fields: list[str], seen_at: datetime
     ]
 
 
+def customer_rows(orders: list[Record], counted: set[str], seen_at: datetime | None) -> list[dict[str, Any]]:
+    """The customers (pos.order.partner_id) of the day's counted orders: id and the name Odoo shows, nothing else."""
+    found: dict[int, str | None] = {}
+    for order in orders:
+        if order.get("state") not in counted:
+            continue
+        value = order.get("partner_id")
+        ref = m2o(value, "partner_id", required=False) if isinstance(value, list) else None
+        if ref is not None:
+            found[ref[0]] = _text(ref[1])
+    return [
+        {"customer_id": cid, "customer_name": name, "source_write_date": seen_at}
+        for cid, name in sorted(found.items())
+    ]
+
+
 def category_rows(categories: list[Record]) -> list[dict[str, Any]]:
     rows = []
     for c in categories:
@@ -255,6 +272,11 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
         "dim_stores": store_rows(load_records(staging_dir, "stores")),
         "dim_staff": staff_rows(
             load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
+        ),
+        "dim_customers": customer_rows(
+            load_records(staging_dir, "orders"),
+            set(meta.get("counted_states") or COUNTED_STATES),
+            _ts(meta.get("extracted_at_utc")),
         ),
     }
     started = time.perf_counter()

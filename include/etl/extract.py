@@ -39,6 +39,8 @@ ORDER_FIELDS = (
     "amount_tax",
     "user_id",
     "write_date",
+    "partner_id",
+    "amount_paid",
 )
 LINE_FIELDS = (
     "order_id",
@@ -68,6 +70,8 @@ EXPECTED_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "amount_tax": ("float", "monetary"),
         "user_id": ("many2one",),
         "write_date": ("datetime",),
+        "partner_id": ("many2one",),
+        "amount_paid": ("float", "monetary"),
     },
     "pos.order.line": {
         "order_id": ("many2one",),
@@ -99,7 +103,7 @@ PRODUCT_FIELDS = (
 # a variant" attributes: what Odoo shows in brackets after the name.
 VARIANT_VALUES_FIELD = "product_template_variant_value_ids"
 # pos.config's stored `name`; its display name carries the session state ("Shop (not used)").
-STORE_FIELDS = ("name", "company_id", "currency_id", "active", "write_date")
+STORE_FIELDS = ("name", "company_id", "currency_id", "active", "write_date", "cash_rounding", "rounding_method")
 # With pos_hr installed, the employee who rang the sale; without it, the order's user.
 EMPLOYEE_FIELD = "employee_id"
 CATEGORY_FIELDS = ("name", "complete_name", "parent_id", "write_date")
@@ -175,6 +179,8 @@ def seller_fields(client: OdooClient) -> tuple[str, ...]:
 
 def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> ExtractSummary:
     """Read the orders, lines and referenced dimensions of one business day into staging."""
+    from include.etl import payments as payments_mod  # it reads staging through this module
+
     started = time.perf_counter()
     extracted_at = datetime.now(UTC).replace(tzinfo=None)
     clean_stale_staging(lake_root)
@@ -208,8 +214,13 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     variant_values = (
         client.read("product.template.attribute.value", value_ids, ["name", "attribute_id"]) if value_ids else []
     )
-    store_ids = sorted({sid for o in orders if (sid := _m2o_id(o.get("config_id"))) is not None})
+    staged = payments_mod.extract(client, window)
+    store_ids = sorted(
+        {sid for o in orders if (sid := _m2o_id(o.get("config_id"))) is not None}
+        | payments_mod.session_store_ids(staged)
+    )
     stores = client.read("pos.config", store_ids, STORE_FIELDS) if store_ids else []
+    staged["cash_roundings"] = payments_mod.read_roundings(client, stores)
     categories = client.search_read_all("product.category", [], CATEGORY_FIELDS)
     pos_category_ids = sorted({cid for p in products for cid in _x2m_ids(p.get(pos_field))}) if pos_field else []
     pos_categories = client.read("pos.category", pos_category_ids, ["name"]) if pos_category_ids else []
@@ -234,6 +245,8 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     _dump(staging / "brands.json.gz", brands)
     _dump(staging / "stores.json.gz", stores)
     _dump(staging / "variant_values.json.gz", variant_values)
+    for name, records in staged.items():
+        _dump(staging / f"{name}.json.gz", records)
     summary = ExtractSummary(
         day=day.isoformat(),
         staging_dir=str(staging),
@@ -261,14 +274,18 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         "seller_fields": list(sellers),
         "existing_refunded_line_ids": sorted(existing_refunded),
         "checked_refunded_line_ids": sorted(refunded),
+        "payments": len(staged["payments"]),
+        "sessions": len(staged["sessions"]),
     }
     _dump(staging / "meta.json.gz", meta)
     log.info(
-        "extract receipt: day=%s orders=%d lines=%d products=%d categories=%d brands=%d stores=%d "
-        "rpc_calls=%d pages=%d retries=%d seconds=%.2f staging=%s",
+        "extract receipt: day=%s orders=%d lines=%d payments=%d sessions=%d products=%d categories=%d brands=%d "
+        "stores=%d rpc_calls=%d pages=%d retries=%d seconds=%.2f staging=%s",
         day,
         summary.orders,
         summary.lines,
+        len(staged["payments"]),
+        len(staged["sessions"]),
         summary.products,
         summary.categories,
         summary.brands,

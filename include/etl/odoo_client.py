@@ -87,14 +87,9 @@ class OdooSettings:
 _TRANSIENT_HTTP = {429, 500, 502, 503, 504}
 _SESSION_EXPIRED = "SessionExpiredException"
 # PostgreSQL concurrency errors: Odoo retries them itself a few times per request
-# (odoo/service/model.py `retrying`) and passes them on when they persist; a later call succeeds.
-_CONCURRENCY_ERRORS = frozenset(
-    {
-        "psycopg2.errors.SerializationFailure",
-        "psycopg2.errors.DeadlockDetected",
-        "psycopg2.errors.LockNotAvailable",
-    }
-)
+# (odoo/service/model.py `retrying`) and passes them on when they persist; a later call
+# succeeds. The same names reach JSON-2 clients in a 500's body.
+_CONCURRENCY_ERRORS = frozenset(odoo_json2.CONCURRENCY_ERRORS)
 
 
 def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
@@ -166,6 +161,7 @@ class OdooClient:
         self.settings = settings
         self._sleep = sleep
         self._transport: Transport | None = None
+        self._chosen = ""  # the transport of the first successful login, kept for re-logins
         self._fields: dict[str, dict[str, dict[str, Any]]] = {}
         self.rpc_calls = 0
         self.retries = 0
@@ -192,9 +188,13 @@ class OdooClient:
     def _login(self) -> None:
         s = self.settings
         if s.api not in APIS:
-            raise OdooError(f"{s.describe()}: extra 'api' must be one of {', '.join(APIS)}, not '{s.api}'")
-        if s.api == "jsonrpc" or (s.api == "auto" and self.api == "jsonrpc"):
-            self._login_jsonrpc()
+            raise OdooPermanentError(f"{s.describe()}: extra 'api' must be one of {', '.join(APIS)}, not '{s.api}'")
+        if s.api == "jsonrpc" or self._chosen == "jsonrpc":
+            # a forced /jsonrpc, or a new session after one expired: no need to ask the version again
+            self._login_jsonrpc(self.server_version or None)
+            return
+        if self._chosen == "json2":
+            self._login_json2()
             return
         # /web/webclient/version_info: one call, then the transport follows from the version.
         self.rpc_calls += 1
@@ -202,7 +202,7 @@ class OdooClient:
         major = odoo_json2.major_of(self.server_version)
         if major < _JSON2_MIN_MAJOR:
             if s.api == "json2":
-                raise OdooError(
+                raise OdooPermanentError(
                     f"Odoo login on {s.describe()}: the server runs Odoo {self.server_version}, which has no "
                     f"JSON-2 API (Odoo {_JSON2_MIN_MAJOR}+); set the connection extra api=jsonrpc"
                 )
@@ -241,12 +241,13 @@ class OdooClient:
             raise self._classify(exc, "login") from None
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                raise OdooError(
+                raise OdooPermanentError(
                     f"Odoo login on {s.describe()}: the server has no /jsonrpc endpoint (HTTP 404; removed "
                     "in Odoo 22 and Odoo Online 21.1); set the connection extra api=json2 and use an API key"
                 ) from None
             raise
         self._transport = OdoorpcTransport(odoo)
+        self._chosen = "jsonrpc"
 
     def _login_json2(self) -> None:
         transport = Json2Transport(self.settings, self.server_version)
@@ -260,6 +261,7 @@ class OdooClient:
                 raise error from None
             raise
         self._transport = transport
+        self._chosen = "json2"
 
     def close(self) -> None:
         if self._transport is not None:
@@ -348,7 +350,7 @@ class OdooClient:
         s = self.settings
         where = f"Odoo {what} on {s.describe()} (JSON-2)"
         if isinstance(exc, Json2MissingError):
-            return OdooError(
+            return OdooPermanentError(
                 f"{where}: the server has no JSON-2 API ({_safe(exc, s)}; Odoo before {_JSON2_MIN_MAJOR} "
                 "sends /json/2 to its login page); set the connection extra api=jsonrpc"
             )

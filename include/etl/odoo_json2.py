@@ -83,7 +83,9 @@ def is_transient(exc: BaseException) -> bool:
     """Whether a retry of a JSON-2 call may succeed."""
     if isinstance(exc, Json2HTTPError):
         return exc.transient
-    return isinstance(exc, (httpx.TimeoutException, httpx.TransportError, json.JSONDecodeError))
+    return isinstance(
+        exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, json.JSONDecodeError)
+    )
 
 
 class Json2Transport:

@@ -8,6 +8,7 @@ are in plugins/nk_quality.py.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from include.etl.states import COUNTED_STATES
 
@@ -46,3 +47,26 @@ def fact_stats_source(fact_path: str, dim_products_path: str, day: date | str) -
         "USING (product_id)) AS missing_products "
         f"FROM {fact}) AS fact_stats"
     )
+
+
+# Checks of the pending fact_payments file, run in-process by include/etl/payments.py before it
+# is written pending (the fact_sales gates above run as Airflow check operators).
+PAYMENT_CHECKS: dict[str, str] = {
+    "payment ids are present and unique": "count(*) - count(DISTINCT payment_id)",
+    "rows of another day": "count(*) FILTER (WHERE date <> DATE {day})",
+    "rows without order, store or method": (
+        "count(*) FILTER (WHERE order_id IS NULL OR store_id IS NULL OR payment_method_id IS NULL)"
+    ),
+    "change lines that are not cash paid out": (
+        "count(*) FILTER (WHERE is_change AND (amount > 0 OR payment_method_type <> 'cash'))"
+    ),
+}
+
+
+def payment_gate_failures(con: Any, payments_path: str, day: date | str) -> dict[str, int]:
+    """The payment checks that fail on the file, with their count of offending rows ({} when all pass)."""
+    selects = ", ".join(
+        f"{sql.format(day=_literal(str(day)))} AS c{i}" for i, sql in enumerate(PAYMENT_CHECKS.values())
+    )
+    counts = con.execute(f"SELECT {selects} FROM read_parquet({_literal(payments_path)})").fetchone()
+    return {name: int(n) for name, n in zip(PAYMENT_CHECKS, counts, strict=True) if n}

@@ -35,6 +35,55 @@ FACT_SALES = pa.schema(
         ("refunded_line_id", pa.int64()),
         ("user_id", pa.int64()),
         ("employee_id", pa.int64()),
+        ("partner_id", pa.int64()),  # pos.order.partner_id (res.partner): the customer, null when none
+    ]
+)
+
+# One row per pos.payment of a counted order (docs/lake-contract.md: fact_payments).
+FACT_PAYMENTS = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("payment_id", pa.int64()),
+        ("order_id", pa.int64()),
+        ("order_name", pa.string()),
+        ("store_id", pa.int64()),
+        ("session_id", pa.int64()),
+        ("company_id", pa.int64()),
+        ("payment_method_id", pa.int64()),
+        ("payment_method_name", pa.string()),
+        ("payment_method_type", pa.string()),  # 'cash', 'bank' or 'pay_later' (customer account)
+        ("amount", MONEY),
+        ("currency", pa.string()),
+        ("is_change", pa.bool_()),
+        ("is_refund", pa.bool_()),
+        ("payment_ts_utc", pa.timestamp("us")),
+        ("order_state", pa.string()),
+    ]
+)
+
+# One row per pos.session started on the business day (docs/lake-contract.md: fact_sessions).
+FACT_SESSIONS = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("session_id", pa.int64()),
+        ("session_name", pa.string()),
+        ("store_id", pa.int64()),
+        ("store_name", pa.string()),
+        ("state", pa.string()),
+        ("opened_by_id", pa.int64()),
+        ("opened_by", pa.string()),
+        ("closed_by_id", pa.int64()),
+        ("closed_by", pa.string()),
+        ("start_local", pa.timestamp("us")),
+        ("stop_local", pa.timestamp("us")),
+        ("start_utc", pa.timestamp("us")),
+        ("stop_utc", pa.timestamp("us")),
+        ("opening_cash", MONEY),
+        ("cash_moves", MONEY),
+        ("expected_cash", MONEY),
+        ("counted_cash", MONEY),
+        ("cash_difference", MONEY),
+        ("currency", pa.string()),
     ]
 )
 
@@ -98,6 +147,14 @@ DIM_BRANDS = pa.schema(
     ]
 )
 
+DIM_CUSTOMERS = pa.schema(
+    [
+        ("customer_id", pa.int64()),  # res.partner id, = fact_sales.partner_id
+        ("customer_name", pa.string()),  # the name Odoo shows for the order's customer; no other personal data
+        ("source_write_date", pa.timestamp("us")),
+    ]
+)
+
 # name -> (schema, key columns)
 DIMENSIONS: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "dim_products": (DIM_PRODUCTS, ("product_id",)),
@@ -105,6 +162,7 @@ DIMENSIONS: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "dim_brands": (DIM_BRANDS, ("brand_id",)),
     "dim_stores": (DIM_STORES, ("store_id",)),
     "dim_staff": (DIM_STAFF, ("staff_type", "staff_id")),
+    "dim_customers": (DIM_CUSTOMERS, ("customer_id",)),
 }
 
 

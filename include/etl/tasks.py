@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, tzinfo
 
 from include.etl import clean as clean_mod
-from include.etl import corrections, dims, fact, lake, raw
+from include.etl import corrections, dims, fact, lake, payments, raw
 from include.etl import extract as extract_mod
 from include.etl import publish as publish_mod
 from include.etl.odoo_client import OdooClient
@@ -40,6 +40,12 @@ def load_fact(clean_paths: dict[str, str], staging_dir: str, lake_root: str, day
     return fact.load_fact(clean_paths["clean"], clean_paths["rejects"], staging_dir, lake_root, day).path
 
 
+def load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> dict[str, str]:
+    """The day's payments (reconciled with the order totals) and sessions, written pending in staging."""
+    summary = payments.load_payments(staging_dir, lake_root, day, tz)
+    return {"fact_payments": summary.payments_path, "fact_sessions": summary.sessions_path}
+
+
 def upsert_dims(staging_dir: str, lake_root: str) -> list[str]:
     return [s.path for s in dims.upsert_dims(staging_dir, lake_root)]
 
@@ -58,6 +64,7 @@ def run_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str, gates: Ga
     raw_path = save_raw(staging, lake_root, day)
     clean_paths = clean(raw_path, staging, lake_root, day, tz)
     pending = load_fact(clean_paths, staging, lake_root, day)
+    load_payments(staging, lake_root, day, tz)
     upsert_dims(staging, lake_root)
     if gates is not None:
         gates(pending, dim_products_path(lake_root), day)

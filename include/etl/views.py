@@ -15,7 +15,13 @@ import pyarrow as pa
 from include.etl import lake, schema
 from include.etl.config import lake_root
 
-VIEWS = ("fact_sales", *schema.DIMENSIONS)
+# fact views: name -> (lake table, schema); one file per business day, read with union_by_name
+FACTS = {
+    "fact_sales": (lake.FACT_SALES, schema.FACT_SALES),
+    "fact_payments": (lake.FACT_PAYMENTS, schema.FACT_PAYMENTS),
+    "fact_sessions": (lake.FACT_SESSIONS, schema.FACT_SESSIONS),
+}
+VIEWS = (*FACTS, *schema.DIMENSIONS)
 
 
 def _sql_literal(value: str) -> str:
@@ -43,10 +49,11 @@ def _duck_type(arrow_type: pa.DataType) -> str:
 
 def view_sql(name: str, root: str) -> str:
     """The SELECT behind view `name` for the lake at `root`."""
-    if name == "fact_sales":
-        pattern = lake.table_glob(root, lake.FACT_SALES)
+    if name in FACTS:
+        table, fact_schema = FACTS[name]
+        pattern = lake.table_glob(root, table)
         if not glob.glob(pattern):
-            return _empty_select(schema.FACT_SALES)
+            return _empty_select(fact_schema)
         # The partition folders are not read as columns: `date` is in every file, typed. Files
         # written before a column was added (user_id, employee_id) read it as NULL.
         return f"SELECT * FROM read_parquet({_sql_literal(pattern)}, hive_partitioning = false, union_by_name = true)"
@@ -69,7 +76,7 @@ def create_views(con: duckdb.DuckDBPyConnection, root: str | None = None) -> Non
 
 
 def connect(lake_path: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the four lake views."""
+    """An in-memory DuckDB connection with the lake views (`VIEWS`)."""
     con = duckdb.connect(":memory:")
     create_views(con, lake_path)
     return con

@@ -20,8 +20,15 @@ DAY = date(2025, 1, 7)
 
 
 def test_the_dag_loads_a_day_from_odoo_20_over_json2(tmp_path):
-    with start_simulator(odoo_version=20, no_jsonrpc=True, timezone=TZ, start_date="2025-01-01",
-                         end_date="2025-01-10", lines_per_day=400, now="2025-03-01 12:00:00") as sim:
+    with start_simulator(
+        odoo_version=20,
+        no_jsonrpc=True,
+        timezone=TZ,
+        start_date="2025-01-01",
+        end_date="2025-01-10",
+        lines_per_day=400,
+        now="2025-03-01 12:00:00",
+    ) as sim:
         env = airflow_env(tmp_path / "airflow", tz=TZ, lake=tmp_path / "lake", conn_uri=sim.conn_uri(api="json2"))
         airflow(env, "db", "migrate")
         proc = airflow(env, "dags", "test", "nk_dash_daily", DAY.isoformat())
@@ -29,7 +36,7 @@ def test_the_dag_loads_a_day_from_odoo_20_over_json2(tmp_path):
         calls = sim.calls()
         start, end = day_window_utc(DAY, ZoneInfo(TZ))
         expected = sim.stats(odoo_datetime(start), odoo_datetime(end))
-    assert out.count("new_state=success") == 9
+    assert out.count("new_state=success") == 10  # nine tasks and load_payments
     assert "over json2" in out
     assert sim.api_key not in out
     assert {row["service"] for row in calls["calls"]} == {"json2"}
@@ -39,4 +46,7 @@ def test_the_dag_loads_a_day_from_odoo_20_over_json2(tmp_path):
     ).fetchone()
     assert expected["lines"] > 100
     assert (rows, Decimal(qty), Decimal(revenue)) == (
-        expected["lines"], Decimal(expected["quantity"]), Decimal(expected["revenue"]))
+        expected["lines"],
+        Decimal(expected["quantity"]),
+        Decimal(expected["revenue"]),
+    )
