@@ -29,7 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     from dashboard.app import create_app
     from include.etl.config import lake_root
 
-    log.info("serving http://%s:%d/ over the lake at %s", args.host, args.port, lake_root())
+    from include.etl import serving
+
+    state = serving.for_lake(lake_root())  # starts from the lake's serving snapshot, if any
+    state.sync()  # before the first request, so the first page is as fast as the next ones
+    log.info("serving http://%s:%d/ over the lake at %s (%s)", args.host, args.port, lake_root(), state.last_sync)
     create_app().run(host=args.host, port=args.port, debug=args.debug)
 
 

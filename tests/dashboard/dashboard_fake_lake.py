@@ -203,17 +203,13 @@ def write_lake(root: Path, rows: list[dict]) -> None:
         }
         for cid, name in CATEGORIES.items()
     ]
-    brands = [
-        {"brand_id": bid, "brand_name": name, "source_write_date": loaded} for bid, name in BRANDS.items()
-    ]
+    brands = [{"brand_id": bid, "brand_name": name, "source_write_date": loaded} for bid, name in BRANDS.items()]
     for name, data, arrow_schema in (
         ("dim_products", products, schema.DIM_PRODUCTS),
         ("dim_categories", categories, schema.DIM_CATEGORIES),
         ("dim_brands", brands, schema.DIM_BRANDS),
     ):
-        lake.write_parquet_atomic(
-            pa.Table.from_pylist(data, schema=arrow_schema), lake.dimension_file(root, name)
-        )
+        lake.write_parquet_atomic(pa.Table.from_pylist(data, schema=arrow_schema), lake.dimension_file(root, name))
 
 
 # ------------------------------------------------------------------ expected values
