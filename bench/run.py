@@ -61,6 +61,7 @@ def machine() -> dict[str, Any]:
 
     return {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "load_average_at_start": os.getloadavg(),
         "cores": os.cpu_count(),
         "cpu": cpu,
         "ram_gib": round(mem_kb / 1024 / 1024, 1),
@@ -112,7 +113,8 @@ def browser_time(root: str, runs: int = 3) -> dict[str, float] | None:
                         const kpis = [...document.querySelectorAll('.kpi__value')];
                         const graphs = [...document.querySelectorAll('.js-plotly-plot')];
                         const rows = document.querySelectorAll('#table-top-products tbody tr').length;
-                        const drawn = g => g.querySelector('.plot .trace, .heatmaplayer image, .barlayer .point');
+                        const marks = '.scatterlayer .trace, .heatmaplayer image, .barlayer .point';
+                        const drawn = g => g.querySelector(marks);
                         return kpis.length === 10 && kpis.every(k => k.textContent !== '—') &&
                                graphs.length === 5 && graphs.every(drawn) && rows > 1;
                     }""",
@@ -199,7 +201,9 @@ def _ms(v: dict | None) -> str:
 def table(results: dict[str, Any], info: dict[str, Any]) -> str:
     lines = [
         f"Measured {info['date_utc']} UTC on {info['cores']} cores ({info['cpu']}, {info['ram_gib']} GiB RAM), "
-        f"Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']}. "
+        f"Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']}; load average "
+        f"{info['load_average_at_start'][0]:.1f} at the start and {info['load_average_at_end'][0]:.1f} at the end "
+        "(the 2 cores were shared with other work). "
         "Milliseconds; `a / b` = warm median / p95. Server time of one interaction (both page callbacks, "
         "figures built) unless said otherwise.",
         "",
@@ -262,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         results[name] = run_size(
             name, SIZES[name], Path(args.lakes), args.runs, not args.no_baselines, not args.no_browser
         )
+    info["load_average_at_end"] = os.getloadavg()
     text = table(results, info)
     print(text)
     out = Path(args.out)

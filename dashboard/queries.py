@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import duckdb
@@ -29,6 +30,7 @@ from include.etl import serving, views
 from include.etl.config import lake_root
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NO_BRAND = serving.NO_BRAND
 UNCATEGORISED = serving.UNCATEGORISED
@@ -244,17 +246,22 @@ def connect(root: str | None = None) -> duckdb.DuckDBPyConnection:
     return views.connect(root or lake_root())
 
 
+_OPEN: dict[int, serving.Serving] = {}  # open page cursors → their serving database
+
+
 @contextmanager
 def snapshot(root: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on the synced serving database, inside one read transaction."""
     state = serving.for_lake(root or lake_root())
     state.sync()
     cur = state.con.cursor()
+    _OPEN[id(cur)] = state
     try:
         cur.execute("BEGIN TRANSACTION").fetchall()
         yield cur
         cur.execute("COMMIT").fetchall()
     finally:
+        _OPEN.pop(id(cur), None)
         cur.close()
 
 
@@ -277,6 +284,10 @@ def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 def _store_names_sql(cur: duckdb.DuckDBPyConnection) -> str:
     """Store id → name: the store dimension's stored name, else the name of the last loaded day."""
+    return _cached(cur, "store_names_sql", lambda: _store_names(cur))
+
+
+def _store_names(cur: duckdb.DuckDBPyConnection) -> str:
     latest = (
         "SELECT store_id, arg_max(store_name, date) AS store_name, arg_max(currency, date) AS currency"
         " FROM day_stores GROUP BY store_id"
@@ -290,7 +301,17 @@ def _store_names_sql(cur: duckdb.DuckDBPyConnection) -> str:
     """
 
 
+def _cached(cur: duckdb.DuckDBPyConnection, key: str, compute: Callable[[], T]) -> T:
+    state = _OPEN.get(id(cur))
+    return compute() if state is None else state.cached(cur, key, compute)
+
+
 def lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
+    """Loaded days, last sale day, stores, categories and brands: once per version of the lake."""
+    return _cached(cur, "lake_info", lambda: _lake_info(cur, root))
+
+
+def _lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
     days = frozenset(d for (d,) in cur.execute("SELECT date FROM days").fetchall())
     if not days:
         return LakeInfo(root, days, None, (), (), ())
@@ -433,7 +454,11 @@ def top_products(reader: _Reader, limit: int = TOP_N) -> pd.DataFrame:
     brand, qty, revenue. A lake loaded before the variant columns shows `product_name`.
     """
     f = reader.filters
-    cols = _columns(reader.cur, "dim_products") if _has_table(reader.cur, "dim_products") else set()
+    cols = _cached(
+        reader.cur,
+        "dim_products_columns",
+        lambda: _columns(reader.cur, "dim_products") if _has_table(reader.cur, "dim_products") else set(),
+    )
     by_template = f.group == "template" and "product_tmpl_id" in cols
     if by_template:
         key = "coalesce(p.product_tmpl_id, -a.product_id)"

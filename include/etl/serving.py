@@ -42,16 +42,18 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from include.etl import lake
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NO_BRAND = "No brand"
 UNCATEGORISED = "Uncategorised"
@@ -76,6 +78,8 @@ CREATE TABLE IF NOT EXISTS agg_hour (date DATE, store_id BIGINT, local_hour TINY
 CREATE TABLE IF NOT EXISTS agg_product (date DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
     product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
 CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR);
+CREATE TABLE IF NOT EXISTS meta (version BIGINT);
+INSERT INTO meta SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM meta);
 """
 
 # The lines of the staged days, with the category and brand of the current mapping.
@@ -215,6 +219,25 @@ class Serving:
         self._dims: dict[str, tuple[int, int] | None] = {}
         self.version = 0
         self.last_sync: dict[str, float] = {}
+        self._cache: dict[tuple[int, str], object] = {}
+        self._cache_lock = threading.Lock()
+
+    def cached(self, cur: duckdb.DuckDBPyConnection, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per version of the summaries, read inside the caller's transaction on `cur`.
+
+        For what depends on the lake only, not on the filters (loaded days, stores, the
+        dimension's columns): a page then costs only its own queries.
+        """
+        version = cur.execute("SELECT version FROM meta").fetchone()[0]
+        with self._cache_lock:
+            if (version, key) in self._cache:
+                return self._cache[(version, key)]  # type: ignore[return-value]
+        value = compute()
+        with self._cache_lock:
+            if any(v != version for v, _k in self._cache):
+                self._cache = {k: v for k, v in self._cache.items() if k[0] >= version}
+            self._cache[(version, key)] = value
+        return value
 
     def _x(self, sql: str, params: object = None) -> list[tuple]:
         """Run one statement on the writer connection and consume its result."""
@@ -242,6 +265,7 @@ class Serving:
                 elif dims != self._dims:
                     self._reload_dims()
                 self._replace_days(sorted(stale), sorted(gone), files)
+                self._x("UPDATE meta SET version = version + 1")
             self._dims = dims
             self.version += 1
             self.last_sync = {
@@ -345,6 +369,7 @@ class Serving:
                 self._days = {date.fromisoformat(d): (int(m), int(s)) for d, (m, s) in manifest["days"].items()}
                 self._dims = {"dim_products": tuple(manifest["dim_products"]) if manifest["dim_products"] else None}
                 self._dims["dim_stores"] = (-1, -1)  # forces the first sync to load the dimension copies
+                self._x("UPDATE meta SET version = version + 1")
         except (OSError, duckdb.Error, KeyError, ValueError) as exc:
             log.warning("serving: snapshot %s unusable (%s); rebuilding from the partitions", folder, exc)
             self._days, self._dims = {}, {}
