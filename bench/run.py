@@ -130,9 +130,11 @@ def browser_time(root: str, runs: int = 3) -> dict[str, float] | None:
     return {"median": samples[len(samples) // 2], "max": samples[-1], "runs": runs, "server_ready_s": ready_s}
 
 
-def run_size(name: str, lines: int, lakes: Path, runs: int, baselines: bool, browser: bool) -> dict[str, Any]:
+def run_size(
+    name: str, lines: int, lakes: Path, runs: int, baselines: bool, browser: bool, days: int = 1_095
+) -> dict[str, Any]:
     root = lakes / name
-    gen = lakegen.generate(root, lines)
+    gen = lakegen.generate(root, lines, days)
     print(f"[{name}] lake: {gen['rows']:,} lines in {gen['spec']['days']} daily files", flush=True)
     out: dict[str, Any] = {"lines": gen["rows"], "days": gen["spec"]["days"]}
 
@@ -251,6 +253,36 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def etl_table(etl: dict[str, Any]) -> str:
+    if not etl:
+        return ""
+    lines = [
+        "",
+        "### ETL",
+        "",
+        "| run | lines | seconds (all) | of which waiting for the source | seconds without it | lines/s without it "
+        "| RPC calls | peak RSS MB | slowest steps |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for what, r in etl.items():
+        if what == "backfill":
+            continue
+        steps = sorted(((v, k) for k, v in r["steps"].items() if isinstance(v, float)), reverse=True)[:3]
+        lines.append(
+            f"| one day, {what} lines | {r['lines']:,} | {r['seconds']:.1f} | {r['source_wait_s']:.1f} "
+            f"| {r['seconds_without_source']:.1f} | {r['lines_per_s_without_source']:,.0f} | {r['rpc_calls']} "
+            f"| {r['peak_rss_mb']:,.0f} | {', '.join(f'{k} {v:.1f} s' for v, k in steps)} |"
+        )
+    if "backfill" in etl:
+        b = etl["backfill"]
+        lines.append(
+            f"\n30-day backfill through the real scheduler (`scripts/stack.py up`: LocalExecutor, "
+            f"{b['days']} runs): {b['seconds_including_startup']:.0f} s from a cold start "
+            f"(Airflow start-up included), exit code {b['rc']}."
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
@@ -258,21 +290,42 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument(
+        "--etl",
+        nargs="*",
+        default=None,
+        choices=["10k", "50k", "backfill"],
+        help="also the ETL figures (default with the flag alone: all three)",
+    )
+    parser.add_argument("--no-dashboard", action="store_true", help="only the ETL figures")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     info = machine()
     results = {}
-    for name in args.sizes:
+    for name in [] if args.no_dashboard else args.sizes:
         results[name] = run_size(
             name, SIZES[name], Path(args.lakes), args.runs, not args.no_baselines, not args.no_browser
         )
+    etl: dict[str, Any] = {}
+    if args.etl is not None:
+        from bench import etl_bench
+
+        for what in args.etl or ["10k", "50k", "backfill"]:
+            if what == "backfill":
+                etl[what] = etl_bench.backfill_figures(30)
+            else:
+                etl[what] = etl_bench.day_figures(int(what[:-1]) * 1000)
+            print(f"[etl {what}] {etl[what]}", flush=True)
     info["load_average_at_end"] = os.getloadavg()
-    text = table(results, info)
+    text = table(results, info) + etl_table(etl)
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.md").write_text(text + "\n")
-    (out / "latest.json").write_text(json.dumps({"machine": info, "results": results}, indent=1, default=str))
+    name = "latest" if results else "latest-etl"
+    (out / f"{name}.md").write_text(text + "\n")
+    (out / f"{name}.json").write_text(
+        json.dumps({"machine": info, "results": results, "etl": etl}, indent=1, default=str)
+    )
 
 
 if __name__ == "__main__":
