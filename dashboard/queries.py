@@ -43,6 +43,10 @@ _MAX_VALUE_LEN = 300
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORE_ID = re.compile(r"\d{1,18}")
 _PARAM = re.compile(r"\$([a-z_]+)")
+_WHERE_STORE = """
+    date BETWEEN $lo AND $hi
+    AND ($store IS NULL OR store_id = $store)
+"""
 _WHERE = """
     date BETWEEN $lo AND $hi
     AND ($store IS NULL OR store_id = $store)
@@ -364,7 +368,7 @@ class _Reader:
         return "all"
 
     def run(self, sql: str, lo: date, hi: date, **extra: object) -> duckdb.DuckDBPyConnection:
-        sql = sql.replace("{where}", _WHERE)
+        sql = sql.replace("{where}", _WHERE).replace("{where_store}", _WHERE_STORE)
         values: dict[str, object] = {
             "lo": lo,
             "hi": hi,
@@ -478,7 +482,13 @@ def top_products(reader: _Reader, limit: int = TOP_N) -> pd.DataFrame:
                any_value(a.category) AS product_category, any_value(a.brand) AS brand,
                CAST(sum(a.qty) AS DOUBLE) AS qty, CAST(sum(a.revenue) AS DOUBLE) AS revenue
         FROM (SELECT product_id, category, brand, sum(qty) AS qty, sum(revenue) AS revenue
-              FROM agg_product WHERE {{where}} GROUP BY ALL) AS a
+              FROM (SELECT product_id, category, brand, qty, revenue FROM agg_product_month
+                    WHERE month BETWEEN $m_lo AND $m_hi AND ($store IS NULL OR store_id = $store)
+                      AND ($category IS NULL OR category = $category) AND ($brand IS NULL OR brand = $brand)
+                    UNION ALL
+                    SELECT product_id, category, brand, qty, revenue FROM agg_product
+                    WHERE {{where}} AND NOT (date BETWEEN $m_lo AND $m_end))
+              GROUP BY ALL) AS a
         {join}
         GROUP BY {key}
         ORDER BY sum(a.revenue) DESC, min(a.product_id)
@@ -487,7 +497,28 @@ def top_products(reader: _Reader, limit: int = TOP_N) -> pd.DataFrame:
         f.start,
         f.end,
         limit=limit,
+        **_whole_months(f.start, f.end),
     ).df()
+
+
+def _whole_months(lo: date, hi: date) -> dict[str, date]:
+    """The calendar months lying wholly in [lo, hi]: `m_lo`..`m_hi` (first days), `m_end` (last day).
+
+    When there is none, `m_lo` > `m_hi` and the range `m_lo`..`m_end` is empty.
+    """
+    first = lo if lo.day == 1 else _next_month(lo)
+    after = _next_month(hi)
+    last = hi.replace(day=1) if after - timedelta(days=1) == hi else _prev_month(hi.replace(day=1))
+    end = _next_month(last) - timedelta(days=1)
+    return {"m_lo": first, "m_hi": last, "m_end": end}
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def _prev_month(d: date) -> date:
+    return date(d.year - (d.month == 1), (d.month - 2) % 12 + 1, 1)
 
 
 def _revenue_by(reader: _Reader, column: str, orders: str) -> pd.DataFrame:
@@ -533,13 +564,17 @@ def revenue_by_store(reader: _Reader) -> pd.DataFrame:
 def weekday_hour(reader: _Reader) -> pd.DataFrame:
     """Revenue per ISO weekday (1 = Monday) and store-local hour; every one of the 7×24 cells."""
     f = reader.filters
+    if reader.orders == "all":  # no category or brand filter: the small table
+        source = "SELECT date, local_hour, revenue, orders FROM hour_all WHERE {where_store}"
+    else:
+        source = f"SELECT date, local_hour, revenue, orders_{reader.orders} AS orders FROM agg_hour WHERE {{where}}"
     return reader.run(
         f"""
         WITH grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t(w), range(0, 24) u(h)),
         cells AS (
             SELECT isodow(date) AS weekday, CAST(local_hour AS INTEGER) AS hour,
-                   sum(revenue) AS revenue, sum(orders_{reader.orders}) AS orders
-            FROM agg_hour WHERE {{where}} GROUP BY ALL
+                   sum(revenue) AS revenue, sum(orders) AS orders
+            FROM ({source}) GROUP BY ALL
         )
         SELECT g.weekday, g.hour, CAST(coalesce(c.revenue, 0) AS DOUBLE) AS revenue,
                CAST(coalesce(c.orders, 0) AS BIGINT) AS orders

@@ -9,7 +9,10 @@ process, summaries small enough to answer every dashboard question in millisecon
 - `agg_day`     day × store × currency × category × brand: sums of every KPI, and the
                 distinct orders counted four ways (see below);
 - `agg_hour`    day × store × local hour × category × brand: revenue and orders (heatmap);
-- `agg_product` day × store × category × brand × product: quantity and revenue (top products);
+- `hour_all`    day × store × local hour: revenue and distinct orders (heatmap without filters);
+- `agg_product` day × store × category × brand × product: quantity and revenue (top products),
+                and `agg_product_month`, the same per calendar month (long periods read
+                whole months there and only the edge days from `agg_product`);
 - `mapping`     product → category, brand used to build the rows above.
 
 Distinct orders do not add up across groups (an order with a drink and a sandwich is one
@@ -58,8 +61,9 @@ T = TypeVar("T")
 NO_BRAND = "No brand"
 UNCATEGORISED = "Uncategorised"
 SERVING_DIR = "_serving"
-FORMAT = 1
-TABLES = ("days", "day_stores", "agg_day", "agg_hour", "agg_product", "mapping")
+FORMAT = 2
+TABLES = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", "agg_product_month", "mapping")
+_DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product")
 _BATCH_DAYS = 92
 _KEEP_SNAPSHOTS = 2
 
@@ -76,6 +80,10 @@ CREATE TABLE IF NOT EXISTS agg_hour (date DATE, store_id BIGINT, local_hour TINY
     brand VARCHAR, revenue DECIMAL(38,2), orders_cb BIGINT, orders_c BIGINT, orders_b BIGINT,
     orders_all BIGINT);
 CREATE TABLE IF NOT EXISTS agg_product (date DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
+    product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
+CREATE TABLE IF NOT EXISTS hour_all (date DATE, store_id BIGINT, local_hour TINYINT, revenue DECIMAL(38,2),
+    orders BIGINT);
+CREATE TABLE IF NOT EXISTS agg_product_month (month DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
     product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
 CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR);
 CREATE TABLE IF NOT EXISTS meta (version BIGINT);
@@ -149,6 +157,10 @@ _STAGE = {
         SELECT sums.*, o.orders_cb, o.orders_c, o.orders_b, o.orders_all
         FROM sums JOIN o USING (date, store_id, local_hour, category, brand)
         ORDER BY date, store_id, local_hour
+    """,
+    "hour_all": """
+        SELECT date, store_id, local_hour, sum(revenue) AS revenue, count(DISTINCT order_id) AS orders
+        FROM stage_lines GROUP BY ALL ORDER BY date, store_id, local_hour
     """,
     "agg_product": """
         SELECT date, store_id, category, brand, product_id, sum(quantity) AS qty, sum(revenue) AS revenue
@@ -326,7 +338,7 @@ class Serving:
         drop = stale + gone
         if drop:
             self._x("CREATE OR REPLACE TEMP TABLE drop_days AS SELECT unnest($d::DATE[]) AS date", {"d": drop})
-            for table in ("days", "day_stores", "agg_day", "agg_hour", "agg_product"):
+            for table in _DAILY:
                 self._x(f"DELETE FROM {table} WHERE date IN (SELECT date FROM drop_days)")
         for i in range(0, len(stale), _BATCH_DAYS):
             batch = stale[i : i + _BATCH_DAYS]
@@ -345,6 +357,19 @@ class Serving:
                 },
             )
         self._x("DROP TABLE IF EXISTS stage_lines")
+        if drop:
+            # The months of the changed days, rebuilt from their days.
+            self._x(
+                "CREATE OR REPLACE TEMP TABLE drop_months AS SELECT DISTINCT date_trunc('month', date)::DATE AS month"
+                " FROM drop_days"
+            )
+            self._x("DELETE FROM agg_product_month WHERE month IN (SELECT month FROM drop_months)")
+            self._x(
+                "INSERT INTO agg_product_month SELECT date_trunc('month', date)::DATE AS month, store_id, category,"
+                " brand, product_id, sum(qty), sum(revenue) FROM agg_product"
+                " WHERE date_trunc('month', date)::DATE IN (SELECT month FROM drop_months)"
+                " GROUP BY ALL ORDER BY 1, 2, 5"
+            )
         for d in gone:
             self._days.pop(d, None)
         for d in stale:

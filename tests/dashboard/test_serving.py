@@ -68,7 +68,12 @@ def _plain(root: Path, f: queries.Filters, body: str, lo: date, hi: date) -> lis
 
 def _filter_cases(info: queries.LakeInfo) -> list[dict]:
     rng = random.Random(3)
-    cases = [{}]
+    # whole months and edge days (top products read whole months from the monthly table)
+    cases = [
+        {},
+        {"start": "2025-01-17", "end": "2025-03-31"},
+        {"start": "2025-02-01", "end": "2025-02-28", "store": "1"},
+    ]
     for _ in range(3):
         category, brand = rng.choice(info.categories), rng.choice(info.brands)
         store = str(rng.choice(info.stores)[0])
