@@ -261,7 +261,7 @@ def etl_table(etl: dict[str, Any]) -> str:
         "### ETL",
         "",
         "| run | lines | seconds (all) | of which waiting for the source | seconds without it | lines/s without it "
-        "| RPC calls | peak RSS MB | slowest steps |",
+        "| RPC calls | peak RSS MB (after imports) | slowest steps |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for what, r in etl.items():
@@ -271,7 +271,8 @@ def etl_table(etl: dict[str, Any]) -> str:
         lines.append(
             f"| one day, {what} lines | {r['lines']:,} | {r['seconds']:.1f} | {r['source_wait_s']:.1f} "
             f"| {r['seconds_without_source']:.1f} | {r['lines_per_s_without_source']:,.0f} | {r['rpc_calls']} "
-            f"| {r['peak_rss_mb']:,.0f} | {', '.join(f'{k} {v:.1f} s' for v, k in steps)} |"
+            f"| {r['peak_rss_mb']:,.0f} ({r['rss_after_imports_mb']:,.0f}) "
+            f"| {', '.join(f'{k} {v:.1f} s' for v, k in steps)} |"
         )
     if "backfill" in etl:
         b = etl["backfill"]
