@@ -160,7 +160,8 @@ def _day_table(day: date, n: int, prod: dict, rng: np.random.Generator, ids: dic
         "user_id": pa.array(store + 1, pa.int64()),
         "employee_id": pa.array(np.zeros(n, dtype=np.int64), pa.int64(), mask=np.ones(n, dtype=bool)),
     }
-    return pa.table([cols[f.name] for f in FACT_SALES], schema=FACT_SALES)
+    # Columns the contract gains later (e.g. payments, customers) are written as nulls.
+    return pa.table([cols.get(f.name, pa.nulls(n, f.type)) for f in FACT_SALES], schema=FACT_SALES)
 
 
 def write_dimensions(root: Path, prod: dict, stamp: datetime) -> None:
