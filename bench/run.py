@@ -192,6 +192,27 @@ def run_size(
     return out
 
 
+def days_independence(lakes: Path, runs: int) -> dict[str, Any]:
+    """The default page on two lakes of the same daily size, 120 and 1,095 days long: same cost?"""
+    from include.etl import serving
+
+    out: dict[str, Any] = {}
+    for days in (120, 1_095):
+        root = lakes / ("10m" if days == 1_095 else f"10m-density-{days}d")
+        gen = lakegen.generate(root, SIZES["10m"] * days // 1_095, days)
+        serving.refresh(str(root))
+        state = serving.for_lake(str(root))
+        state.sync()
+        os.environ["DATA_LAKE_PATH"] = str(root)
+        out[f"{days} days"] = {
+            "lines": gen["rows"],
+            "page": db.timed(lambda: db._page({}), runs),
+            "sync": db.timed(state.sync, runs),
+        }
+        print(f"[days] {days} days, {gen['rows']:,} lines: {out[f'{days} days']}", flush=True)
+    return out
+
+
 def _ms(v: dict | None) -> str:
     if not v:
         return ""
@@ -299,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
         help="also the ETL figures (default with the flag alone: all three)",
     )
     parser.add_argument("--no-dashboard", action="store_true", help="only the ETL figures")
+    parser.add_argument("--days", action="store_true", help="also: the same page on a 120-day and a 1,095-day lake")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     info = machine()
@@ -307,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
         results[name] = run_size(
             name, SIZES[name], Path(args.lakes), args.runs, not args.no_baselines, not args.no_browser
         )
+    if args.days:
+        info["days_independence"] = days_independence(Path(args.lakes), args.runs)
     etl: dict[str, Any] = {}
     if args.etl is not None:
         from bench import etl_bench
