@@ -278,6 +278,11 @@ class Serving:
                     self._reload_dims()
                 self._replace_days(sorted(stale), sorted(gone), files)
                 self._x("UPDATE meta SET version = version + 1")
+            # What the summaries were built from, recorded only once they are committed.
+            for d in gone:
+                self._days.pop(d, None)
+            for d in stale:
+                self._days[d] = (files[d].mtime_ns, files[d].size)
             self._dims = dims
             self.version += 1
             self.last_sync = {
@@ -370,10 +375,6 @@ class Serving:
                 " WHERE date_trunc('month', date)::DATE IN (SELECT month FROM drop_months)"
                 " GROUP BY ALL ORDER BY 1, 2, 5"
             )
-        for d in gone:
-            self._days.pop(d, None)
-        for d in stale:
-            self._days[d] = (files[d].mtime_ns, files[d].size)
 
     # ------------------------------------------------------------------ snapshots
 

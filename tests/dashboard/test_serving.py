@@ -257,3 +257,25 @@ def test_readers_never_see_a_half_updated_state(tmp_path: Path) -> None:
         stop.set()
         reader.join()
     assert seen and set(seen) <= totals
+
+
+def test_a_failed_sync_keeps_the_previous_state_and_is_retried(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    lakegen.generate(root, lines=2_000, days=8, last_day=LAST)
+    state = serving.Serving(str(root))
+    state.sync()
+    before = state.con.execute("SELECT sum(lines), sum(revenue) FROM agg_day").fetchone()
+    good = lake.partition_file(root, lake.FACT_SALES, LAST)
+    kept = good.read_bytes()
+    other = lake.partition_file(root, lake.FACT_SALES, LAST - timedelta(days=1))
+    lake.write_parquet_atomic(pq.read_table(other).slice(0, 1), other)  # a valid change...
+    good.write_bytes(b"not a parquet file")  # ...and a broken file in the same sync
+    with pytest.raises(duckdb.Error):
+        state.sync()
+    assert state.con.execute("SELECT sum(lines), sum(revenue) FROM agg_day").fetchone() == before  # rolled back
+    good.write_bytes(kept)
+    assert state.sync() == 2  # both days again: nothing was recorded as done
+    assert (
+        state.con.execute("SELECT sum(lines) FROM days WHERE date = $d", {"d": LAST - timedelta(days=1)}).fetchone()[0]
+        == 1
+    )
