@@ -279,3 +279,27 @@ def test_a_failed_sync_keeps_the_previous_state_and_is_retried(tmp_path: Path) -
         state.con.execute("SELECT sum(lines) FROM days WHERE date = $d", {"d": LAST - timedelta(days=1)}).fetchone()[0]
         == 1
     )
+
+
+def test_a_fresh_process_patches_a_stale_snapshot_and_ignores_an_old_format(tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    lakegen.generate(root, lines=2_000, days=8, last_day=LAST)
+    serving.refresh(str(root))
+    day = LAST - timedelta(days=2)
+    path = lake.partition_file(root, lake.FACT_SALES, day)
+    lake.write_parquet_atomic(pq.read_table(path).slice(0, 3), path)  # written without publish: snapshot is stale
+    fresh = serving.Serving(str(root))
+    assert fresh.load_snapshot()
+    assert fresh.sync() == 1  # only that day
+    assert fresh.con.execute("SELECT lines FROM days WHERE date = $d", {"d": day}).fetchone()[0] == 3
+
+    folder = serving.current_snapshot(str(root))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 0}))
+    older = serving.Serving(str(root))
+    assert not older.load_snapshot()  # another format: rebuilt from the partitions instead
+    assert older.sync() == 8
+    assert (
+        older.con.execute("SELECT sum(lines) FROM agg_day").fetchone()
+        == fresh.con.execute("SELECT sum(lines) FROM agg_day").fetchone()
+    )
