@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from include.etl import lake
+from include.etl import lake, serving
 from include.etl.extract import drop_staging, load_staging
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> s
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, path)
     drop_staging(staging_dir)
+    serving.refresh_quietly(lake_root)  # the dashboard's summaries of the lake (include/etl/serving.py)
     log.info(
         "publish receipt: day=%s path=%s bytes=%d, with %s (extracted at %s UTC)",
         day,
