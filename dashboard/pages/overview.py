@@ -16,8 +16,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 from dash.dash_table.Format import Format, Group, Scheme
 
-from dashboard import figures, formatting, ids, queries
-from include.etl.config import store_timezone
+from dashboard import anomaly_banner, figures, formatting, ids, queries
+from include.etl.config import lake_root, store_timezone
 
 _CONTROLS = (ids.DATE_RANGE, ids.STORE, ids.CATEGORY, ids.BRAND, ids.GROUP)
 _MAX_LISTED_DAYS = 10
@@ -94,8 +94,9 @@ def layout() -> html.Div:
                 ],
                 className="filters",
             ),
-            # Banners that concern the whole page (e.g. anomalies, issue 13) go here, above everything.
-            html.Div(id=ids.BANNER, className="banner"),
+            # Banners that concern the whole page go here, above everything: "today looks unusual"
+            # (the anomaly check after publish), read when the page is opened.
+            html.Div(anomaly_banner.banner(lake_root()), id=ids.BANNER, className="banner"),
             html.Div(id=ids.PERIOD_LABEL, className="period"),
             html.Div(id=ids.MESSAGES, className="messages", role="status"),
             html.Section(_kpi_cards(None), id=ids.KPI_GRID, className="kpis"),
