@@ -21,6 +21,12 @@ Loads one **business day** of Odoo Point-of-Sale order lines into the Parquet la
   orders changed in Odoo after they were loaded, and says which and why.
 - Rerunning a day replaces that day's files; the tasks pass lake paths through XCom.
 - Each task log ends with a receipt: rows, pages, RPC calls, paths, bytes and seconds.
+- Alerts (plugins/nk_alerts.py): a task that failed after its retries is notified (e-mail,
+  Slack) with the day, the task, the cause and a link to its log; a Deadline Alert fires
+  when a day is not published by `NK_DASH_PUBLISH_BY` (default 07:00 store time).
+- `publish` emits the Asset `nk_dash_fact_sales` (extra: `business_day`, `path`);
+  `check_anomalies` compares the day with the same weekday of the previous 8 weeks.
+- Each successful task records its figures in `<lake>/_state/metrics/` for Prometheus.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ except ImportError as exc:  # pragma: no cover - exercised by tests/test_dag_int
         "AIRFLOW__CORE__PLUGINS_FOLDER to the repository's plugins/ folder, or copy plugins/*.py into "
         "your Airflow's plugins folder (README: 'Running NK Dash in an Airflow you already have')"
     ) from exc
+from nk_alerts import FailureNotifier, publish_deadline, record_task_metrics, task_retries
+from nk_alerts import retry_delay as alerts_retry_delay
+from nk_assets import FACT_SALES
 
 from include.etl.config import odoo_conn_id, store_timezone
 
@@ -51,10 +60,13 @@ _DAY = '{{ logical_date.in_timezone("' + str(_TZ) + '").date() }}'
 
 default_args = {
     "owner": "nk-dash",
-    "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retries": task_retries(),
+    "retry_delay": alerts_retry_delay(),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    # After the last retry only (a retry is not an alert); figures of each successful task.
+    "on_failure_callback": [FailureNotifier()],
+    "on_success_callback": [record_task_metrics],
 }
 
 
@@ -73,6 +85,7 @@ def _day(logical_date):  # noqa: ANN001, ANN202 - the run's logical date, inject
     default_args=default_args,
     tags=["nk-dash", "odoo", "pos"],
     doc_md=__doc__,
+    deadline=publish_deadline(),
 )
 def nk_dash_daily() -> None:
     @task
@@ -114,11 +127,24 @@ def nk_dash_daily() -> None:
 
         return tasks.upsert_dims(staging_dir, lake_root())
 
-    @task
-    def publish(staging_dir: str, pending_fact: str, logical_date=None) -> str:  # noqa: ANN001
+    @task(outlets=[FACT_SALES])
+    def publish(staging_dir: str, pending_fact: str, logical_date=None, outlet_events=None) -> str:  # noqa: ANN001
         from include.etl import tasks
 
-        return tasks.publish(staging_dir, pending_fact, lake_root(), _day(logical_date))
+        day = _day(logical_date)
+        path = tasks.publish(staging_dir, pending_fact, lake_root(), day)
+        outlet_events[FACT_SALES].extra = {"business_day": day.isoformat(), "path": path}
+        return path
+
+    @task
+    def check_anomalies(published: str, logical_date=None) -> int:  # noqa: ANN001, ARG001 - runs after publish
+        from nk_alerts import notify_anomalies
+
+        from include.etl import anomaly
+
+        result = anomaly.check_and_record(lake_root(), _day(logical_date))
+        notify_anomalies(result)
+        return len(result["anomalies"])
 
     @task
     def reload_late_changes(logical_date=None) -> dict[str, str]:  # noqa: ANN001
@@ -142,6 +168,7 @@ def nk_dash_daily() -> None:
     # payments and sessions: reconciled after the sales, published with them
     pending >> load_payments(staging) >> published
     published >> reload_late_changes()
+    check_anomalies(published)
 
 
 nk_dash_daily()

@@ -18,18 +18,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("DASH_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("DASH_PORT", "8050")))
     parser.add_argument("--lake", default=None, help="lake root (default: $DATA_LAKE_PATH or data-lake/)")
-    parser.add_argument(
-        "--debug", action="store_true", help="Dash dev tools and reloader (never in production)"
-    )
+    parser.add_argument("--debug", action="store_true", help="Dash dev tools and reloader (never in production)")
     args = parser.parse_args(argv)
     if args.lake:
         os.environ["DATA_LAKE_PATH"] = args.lake
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from dashboard.app import create_app
+    from include.etl import serving
     from include.etl.config import lake_root
 
-    log.info("serving http://%s:%d/ over the lake at %s", args.host, args.port, lake_root())
+    state = serving.for_lake(lake_root())  # starts from the lake's serving snapshot, if any
+    state.sync()  # before the first request, so the first page is as fast as the next ones
+    log.info("serving http://%s:%d/ over the lake at %s (%s)", args.host, args.port, lake_root(), state.last_sync)
     create_app().run(host=args.host, port=args.port, debug=args.debug)
 
 

@@ -12,6 +12,8 @@ STORE = "filter-store"
 CATEGORY = "filter-category"
 BRAND = "filter-brand"
 RESET = "filter-reset"
+GROUP = "top-products-group"
+BANNER = "page-banner"
 
 KPI_GRID = "kpi-grid"
 PERIOD_LABEL = "period-label"

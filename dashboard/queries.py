@@ -1,65 +1,58 @@
 """All SQL of the dashboard, and the validation of the filter values that reach it.
 
-Every user value is a bind parameter (`$name`); the only text spliced into a statement is
-one of two constant fact sources chosen here. A fresh in-memory connection per call (from
-`include.etl.views.connect`) means no lock is held and new partitions show up at once.
+The pages read the serving layer (`include.etl.serving`): per-day summary tables derived
+from the daily fact partitions and kept in one in-memory DuckDB database per process.
+Each call first syncs it with the lake (a directory walk and a `stat` per day; changed
+days are recomputed and swapped in atomically), then runs every query of the page on one
+cursor inside one transaction, so a page never mixes two versions of the lake.
 
-For speed the fact scan reads only the partition files of the days asked for
-(`include.etl.lake.partition_file`): DuckDB opens every footer of a glob even when the
-`date` filter excludes the file (≈0.17 ms each). When no file of the range exists the
-query falls back to the `fact_sales` view.
+Every user value is a bind parameter (`$name`); the only text spliced into a statement is
+one of the constant column names chosen here (which orders count to sum, see serving.py).
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 import duckdb
 import pandas as pd
 
-from include.etl import lake, views
+from include.etl import serving, views
 from include.etl.config import lake_root
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-NO_BRAND = "No brand"
-UNCATEGORISED = "Uncategorised"
+NO_BRAND = serving.NO_BRAND
+UNCATEGORISED = serving.UNCATEGORISED
 DEFAULT_DAYS = 30
 TOP_N = 20
-FILTER_KEYS = ("start", "end", "store", "category", "brand")
+GROUPS = ("variant", "template")
+FILTER_KEYS = ("start", "end", "store", "category", "brand", "group")
 _MAX_DAYS = 3660
 _MAX_VALUE_LEN = 300
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _STORE_ID = re.compile(r"\d{1,18}")
-_FACT_NAME = re.compile(r"fact_sales_(\d{4}-\d{2}-\d{2})\.parquet")
 _PARAM = re.compile(r"\$([a-z_]+)")
-
-# The filtered order lines of one date range, joined to the product dimension.
-_LINES = f"""
-WITH lines AS (
-    SELECT f.*,
-           coalesce(p.product_name, 'Product ' || CAST(f.product_id AS VARCHAR)) AS product_name,
-           coalesce(p.product_category, '{UNCATEGORISED}') AS category,
-           coalesce(p.brand_name, '{NO_BRAND}') AS brand
-    FROM {{source}} AS f
-    LEFT JOIN dim_products AS p USING (product_id)
-    WHERE f.date BETWEEN $lo AND $hi
-      AND ($store IS NULL OR f.store_id = $store)
-      AND ($category IS NULL OR coalesce(p.product_category, '{UNCATEGORISED}') = $category)
-      AND ($brand IS NULL OR coalesce(p.brand_name, '{NO_BRAND}') = $brand)
-)
+_WHERE_STORE = """
+    date BETWEEN $lo AND $hi
+    AND ($store IS NULL OR store_id = $store)
 """
-_SOURCE_FILES = "read_parquet($files, hive_partitioning = false)"
-_SOURCE_VIEW = "fact_sales"
+_WHERE = """
+    date BETWEEN $lo AND $hi
+    AND ($store IS NULL OR store_id = $store)
+    AND ($category IS NULL OR category = $category)
+    AND ($brand IS NULL OR brand = $brand)
+"""
 
 
 class InvalidFilter(ValueError):
@@ -73,6 +66,7 @@ class Filters:
     store_id: int | None = None
     category: str | None = None
     brand: str | None = None
+    group: str = "variant"
 
     @property
     def days(self) -> int:
@@ -92,6 +86,8 @@ class Filters:
             out["category"] = self.category
         if self.brand is not None:
             out["brand"] = self.brand
+        if self.group != "variant":
+            out["group"] = self.group
         return out
 
     def search(self) -> str:
@@ -240,43 +236,100 @@ def resolve_filters(raw: Mapping[str, object], info: LakeInfo) -> Filters:
     brand = _clean(raw, "brand")
     if brand is not None and brand not in info.brands:
         raise InvalidFilter(f"unknown brand {brand[:60]!r}")
-    return Filters(start, end, store_id, category, brand)
+    group = _clean(raw, "group") or "variant"
+    if group not in GROUPS:
+        raise InvalidFilter(f"group must be one of {', '.join(GROUPS)} (got {group[:40]!r})")
+    return Filters(start, end, store_id, category, brand, group)
 
 
 # --------------------------------------------------------------------------- lake
 
 
-def loaded_days(root: str) -> frozenset[date]:
-    """Days with a fact file (possibly empty: loaded, no sales), from the file names."""
-    if lake.is_s3(root):  # an S3 lake names its published files in its catalog
-        return frozenset(lake.Lake(root).published_files(lake.FACT_SALES))
-    found = set()
-    for path in glob.glob(lake.table_glob(root, lake.FACT_SALES)):
-        match = _FACT_NAME.fullmatch(Path(path).name)
-        if match:
-            found.add(date.fromisoformat(match.group(1)))
-    return frozenset(found)
-
-
 def connect(root: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Plain DuckDB views over the lake files (`include.etl.views`), for ad-hoc SQL and checks."""
     return views.connect(root or lake_root())
 
 
-def lake_info(con: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
-    days = loaded_days(root)
+_OPEN: dict[int, serving.Serving] = {}  # open page cursors → their serving database
+
+
+@contextmanager
+def snapshot(root: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the synced serving database, inside one read transaction."""
+    state = serving.for_lake(root or lake_root())
+    state.sync()
+    cur = state.con.cursor()
+    _OPEN[id(cur)] = state
+    try:
+        cur.execute("BEGIN TRANSACTION").fetchall()
+        yield cur
+        cur.execute("COMMIT").fetchall()
+    finally:
+        _OPEN.pop(id(cur), None)
+        cur.close()
+
+
+def _has_table(cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        cur.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t AND NOT temporary", {"t": name}
+        ).fetchone()[0]
+    )
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {
+        name
+        for (name,) in cur.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = $t", {"t": table}
+        ).fetchall()
+    }
+
+
+def _store_names_sql(cur: duckdb.DuckDBPyConnection) -> str:
+    """Store id → name: the store dimension's stored name, else the name of the last loaded day."""
+    return _cached(cur, "store_names_sql", lambda: _store_names(cur))
+
+
+def _store_names(cur: duckdb.DuckDBPyConnection) -> str:
+    latest = (
+        "SELECT store_id, arg_max(store_name, date) AS store_name, arg_max(currency, date) AS currency"
+        " FROM day_stores GROUP BY store_id"
+    )
+    if not _has_table(cur, "dim_stores"):
+        return latest
+    return f"""
+        SELECT l.store_id, coalesce(d.store_name, l.store_name) AS store_name, l.currency
+        FROM ({latest}) AS l LEFT JOIN (SELECT DISTINCT ON (store_id) store_id, store_name FROM dim_stores) AS d
+        USING (store_id)
+    """
+
+
+def _cached(cur: duckdb.DuckDBPyConnection, key: str, compute: Callable[[], T]) -> T:
+    state = _OPEN.get(id(cur))
+    return compute() if state is None else state.cached(cur, key, compute)
+
+
+def lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
+    """Loaded days, last sale day, stores, categories and brands: once per version of the lake."""
+    return _cached(cur, "lake_info", lambda: _lake_info(cur, root))
+
+
+def _lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
+    days = frozenset(d for (d,) in cur.execute("SELECT date FROM days").fetchall())
     if not days:
         return LakeInfo(root, days, None, (), (), ())
-    last_sale = con.execute("SELECT max(date) FROM fact_sales").fetchone()[0]
-    stores = con.execute(
-        "SELECT store_id, arg_max(store_name, date) AS name, arg_max(currency, date) AS currency"
-        " FROM fact_sales GROUP BY store_id ORDER BY name"
-    ).fetchall()
-    categories = con.execute(
-        f"SELECT DISTINCT coalesce(product_category, '{UNCATEGORISED}') AS c FROM dim_products ORDER BY c"
-    ).fetchall()
-    brands = con.execute(
-        f"SELECT DISTINCT coalesce(brand_name, '{NO_BRAND}') AS b FROM dim_products ORDER BY b"
-    ).fetchall()
+    last_sale = cur.execute("SELECT max(date) FROM days WHERE lines > 0").fetchone()[0]
+    stores = cur.execute(f"SELECT * FROM ({_store_names_sql(cur)}) ORDER BY store_name, store_id").fetchall()
+    categories: list[tuple[str]] = []
+    brands: list[tuple[str]] = []
+    if _has_table(cur, "dim_products"):
+        categories = cur.execute(
+            f"SELECT DISTINCT coalesce(product_category, '{UNCATEGORISED}') AS c FROM dim_products ORDER BY c"
+        ).fetchall()
+        brands = cur.execute(
+            f"SELECT DISTINCT coalesce(brand_name, '{NO_BRAND}') AS b FROM dim_products ORDER BY b"
+        ).fetchall()
     return LakeInfo(
         root,
         days,
@@ -290,37 +343,33 @@ def lake_info(con: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
 
 def read_lake_info(root: str | None = None) -> LakeInfo:
     root = root or lake_root()
-    con = connect(root)
-    try:
-        return lake_info(con, root)
-    finally:
-        con.close()
+    with snapshot(root) as cur:
+        return lake_info(cur, root)
 
 
 class _Reader:
-    """Runs the period queries of one connection over the partition files of the range."""
+    """Runs the period queries of one page on one cursor, with the page's filters bound."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, info: LakeInfo, filters: Filters) -> None:
-        self.con = con
+    def __init__(self, cur: duckdb.DuckDBPyConnection, info: LakeInfo, filters: Filters) -> None:
+        self.cur = cur
         self.info = info
         self.filters = filters
 
-    def files(self, lo: date, hi: date) -> list[str]:
-        days = (lo + timedelta(days=i) for i in range((hi - lo).days + 1))
-        if lake.is_s3(self.info.root):
-            published = lake.Lake(self.info.root).published_files(lake.FACT_SALES)
-            return [published[d] for d in days if d in self.info.loaded_days and d in published]
-        return [
-            str(lake.partition_file(self.info.root, lake.FACT_SALES, d))
-            for d in days
-            if d in self.info.loaded_days
-        ]
+    @property
+    def orders(self) -> str:
+        """Which of the four order counts sums to distinct orders under these filters (serving.py)."""
+        f = self.filters
+        if f.category is not None and f.brand is not None:
+            return "cb"
+        if f.category is not None:
+            return "c"
+        if f.brand is not None:
+            return "b"
+        return "all"
 
-    def run(self, body: str, lo: date, hi: date, **extra: object) -> duckdb.DuckDBPyConnection:
-        files = self.files(lo, hi)
-        sql = _LINES.replace("{source}", _SOURCE_FILES if files else _SOURCE_VIEW) + body
+    def run(self, sql: str, lo: date, hi: date, **extra: object) -> duckdb.DuckDBPyConnection:
+        sql = sql.replace("{where}", _WHERE).replace("{where_store}", _WHERE_STORE)
         values: dict[str, object] = {
-            "files": files,
             "lo": lo,
             "hi": hi,
             "store": self.filters.store_id,
@@ -329,25 +378,23 @@ class _Reader:
             **extra,
         }
         used = set(_PARAM.findall(sql))
-        return self.con.execute(sql, {k: v for k, v in values.items() if k in used})
+        return self.cur.execute(sql, {k: v for k, v in values.items() if k in used})
 
 
 def kpis(reader: _Reader) -> tuple[Kpis, Kpis]:
     """The KPIs of the period and of the previous period of equal length, in one scan."""
     f = reader.filters
     prev_start, _prev_end = f.previous
+    o = reader.orders
     rows = reader.run(
-        """
+        f"""
         SELECT date >= $start AS is_current,
                coalesce(sum(revenue), 0), coalesce(sum(revenue_excl_tax), 0),
-               count(DISTINCT order_id), coalesce(sum(quantity), 0), coalesce(sum(margin), 0),
-               coalesce(sum(discount_amount), 0),
-               coalesce(sum(revenue) FILTER (WHERE is_refund), 0),
-               count(*) FILTER (WHERE is_refund),
-               count(DISTINCT order_id) FILTER (WHERE is_refund),
-               count(*),
+               coalesce(sum(orders_{o}), 0), coalesce(sum(units), 0), coalesce(sum(margin), 0),
+               coalesce(sum(discounts), 0), coalesce(sum(refunds), 0), coalesce(sum(refund_lines), 0),
+               coalesce(sum(rorders_{o}), 0), coalesce(sum(lines), 0),
                list_sort(list_distinct(list(currency)))
-        FROM lines GROUP BY is_current
+        FROM agg_day WHERE {{where}} GROUP BY is_current
         """,
         prev_start,
         f.end,
@@ -355,7 +402,19 @@ def kpis(reader: _Reader) -> tuple[Kpis, Kpis]:
     ).fetchall()
     out = {True: Kpis(), False: Kpis()}
     for row in rows:
-        out[row[0]] = Kpis(*row[1:11], currencies=tuple(row[11]))
+        out[row[0]] = Kpis(
+            row[1],
+            row[2],
+            int(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            int(row[8]),
+            int(row[9]),
+            int(row[10]),
+            currencies=tuple(row[11]),
+        )
     return out[True], out[False]
 
 
@@ -368,7 +427,7 @@ def daily_trend(reader: _Reader) -> pd.DataFrame:
     f = reader.filters
     prev_start, _ = f.previous
     rows = reader.run(
-        "SELECT date, sum(revenue), count(DISTINCT order_id) FROM lines GROUP BY date",
+        f"SELECT date, sum(revenue), sum(orders_{reader.orders}) FROM agg_day WHERE {{where}} GROUP BY date",
         prev_start,
         f.end,
     ).fetchall()
@@ -392,30 +451,83 @@ def daily_trend(reader: _Reader) -> pd.DataFrame:
 
 
 def top_products(reader: _Reader, limit: int = TOP_N) -> pd.DataFrame:
-    """architecture.md §6 "top 20 products", for the filtered period."""
+    """architecture.md §6 "top 20 products", by variant or by template ("all sizes together").
+
+    Columns: product_id (the variant, or the template's first variant), product_name (the
+    display name, or the template name), variants (how many were sold), product_category,
+    brand, qty, revenue. A lake loaded before the variant columns shows `product_name`.
+    """
     f = reader.filters
+    cols = _cached(
+        reader.cur,
+        "dim_products_columns",
+        lambda: _columns(reader.cur, "dim_products") if _has_table(reader.cur, "dim_products") else set(),
+    )
+    by_template = f.group == "template" and "product_tmpl_id" in cols
+    if by_template:
+        key = "coalesce(p.product_tmpl_id, -a.product_id)"
+        name = "coalesce(any_value(p.template_name), any_value(p.product_name))"
+    else:
+        key = "a.product_id"
+        display = "p.product_display_name, " if "product_display_name" in cols else ""
+        name = f"any_value(coalesce({display}p.product_name))"
+    join = "LEFT JOIN dim_products AS p USING (product_id)"
+    if not cols:
+        join = "LEFT JOIN (SELECT NULL::BIGINT AS product_id, NULL::VARCHAR AS product_name) AS p USING (product_id)"
     return reader.run(
-        """
-        SELECT product_id, any_value(product_name) AS product_name,
-               any_value(category) AS product_category, any_value(brand) AS brand,
-               CAST(sum(quantity) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue
-        FROM lines GROUP BY product_id
-        ORDER BY sum(revenue) DESC, product_id
+        f"""
+        SELECT min(a.product_id) AS product_id,
+               coalesce({name}, 'Product ' || CAST(min(a.product_id) AS VARCHAR)) AS product_name,
+               count(DISTINCT a.product_id) AS variants,
+               any_value(a.category) AS product_category, any_value(a.brand) AS brand,
+               CAST(sum(a.qty) AS DOUBLE) AS qty, CAST(sum(a.revenue) AS DOUBLE) AS revenue
+        FROM (SELECT product_id, category, brand, sum(qty) AS qty, sum(revenue) AS revenue
+              FROM (SELECT product_id, category, brand, qty, revenue FROM agg_product_month
+                    WHERE month BETWEEN $m_lo AND $m_hi AND ($store IS NULL OR store_id = $store)
+                      AND ($category IS NULL OR category = $category) AND ($brand IS NULL OR brand = $brand)
+                    UNION ALL
+                    SELECT product_id, category, brand, qty, revenue FROM agg_product
+                    WHERE {{where}} AND NOT (date BETWEEN $m_lo AND $m_end))
+              GROUP BY ALL) AS a
+        {join}
+        GROUP BY {key}
+        ORDER BY sum(a.revenue) DESC, min(a.product_id)
         LIMIT $limit
         """,
         f.start,
         f.end,
         limit=limit,
+        **_whole_months(f.start, f.end),
     ).df()
 
 
-def _revenue_by(reader: _Reader, column: str) -> pd.DataFrame:
+def _whole_months(lo: date, hi: date) -> dict[str, date]:
+    """The calendar months lying wholly in [lo, hi]: `m_lo`..`m_hi` (first days), `m_end` (last day).
+
+    When there is none, `m_lo` > `m_hi` and the range `m_lo`..`m_end` is empty.
+    """
+    first = lo if lo.day == 1 else _next_month(lo)
+    after = _next_month(hi)
+    last = hi.replace(day=1) if after - timedelta(days=1) == hi else _prev_month(hi.replace(day=1))
+    end = _next_month(last) - timedelta(days=1)
+    return {"m_lo": first, "m_hi": last, "m_end": end}
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def _prev_month(d: date) -> date:
+    return date(d.year - (d.month == 1), (d.month - 2) % 12 + 1, 1)
+
+
+def _revenue_by(reader: _Reader, column: str, orders: str) -> pd.DataFrame:
     f = reader.filters
-    # `column` is one of the constants below, never a user value.
+    # `column` and `orders` are constants chosen below, never a user value.
     return reader.run(
         f"""
-        SELECT {column} AS name, CAST(sum(revenue) AS DOUBLE) AS revenue, count(DISTINCT order_id) AS orders
-        FROM lines GROUP BY {column} ORDER BY sum(revenue) DESC, name
+        SELECT {column} AS name, CAST(sum(revenue) AS DOUBLE) AS revenue, CAST(sum(orders_{orders}) AS BIGINT) AS orders
+        FROM agg_day WHERE {{where}} GROUP BY {column} ORDER BY sum(revenue) DESC, name
         """,
         f.start,
         f.end,
@@ -423,20 +535,26 @@ def _revenue_by(reader: _Reader, column: str) -> pd.DataFrame:
 
 
 def revenue_by_category(reader: _Reader) -> pd.DataFrame:
-    return _revenue_by(reader, "category")
+    return _revenue_by(reader, "category", "cb" if reader.filters.brand is not None else "c")
 
 
 def revenue_by_brand(reader: _Reader) -> pd.DataFrame:
-    return _revenue_by(reader, "brand")
+    return _revenue_by(reader, "brand", "cb" if reader.filters.category is not None else "b")
 
 
 def revenue_by_store(reader: _Reader) -> pd.DataFrame:
     f = reader.filters
     return reader.run(
-        """
-        SELECT store_id, arg_max(store_name, date) AS store_name,
-               CAST(sum(revenue) AS DOUBLE) AS revenue, count(DISTINCT order_id) AS orders
-        FROM lines GROUP BY store_id ORDER BY sum(revenue) DESC, store_id
+        f"""
+        WITH s AS (
+            SELECT store_id, CAST(sum(revenue) AS DOUBLE) AS revenue,
+                   CAST(sum(orders_{reader.orders}) AS BIGINT) AS orders
+            FROM agg_day WHERE {{where}} GROUP BY store_id
+        )
+        SELECT s.store_id, coalesce(n.store_name, 'Store ' || CAST(s.store_id AS VARCHAR)) AS store_name,
+               s.revenue, s.orders
+        FROM s LEFT JOIN ({_store_names_sql(reader.cur)}) AS n USING (store_id)
+        ORDER BY s.revenue DESC, s.store_id
         """,
         f.start,
         f.end,
@@ -446,16 +564,20 @@ def revenue_by_store(reader: _Reader) -> pd.DataFrame:
 def weekday_hour(reader: _Reader) -> pd.DataFrame:
     """Revenue per ISO weekday (1 = Monday) and store-local hour; every one of the 7×24 cells."""
     f = reader.filters
+    if reader.orders == "all":  # no category or brand filter: the small table
+        source = "SELECT date, local_hour, revenue, orders FROM hour_all WHERE {where_store}"
+    else:
+        source = f"SELECT date, local_hour, revenue, orders_{reader.orders} AS orders FROM agg_hour WHERE {{where}}"
     return reader.run(
-        """
-        , grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t(w), range(0, 24) u(h)),
+        f"""
+        WITH grid AS (SELECT w AS weekday, h AS hour FROM range(1, 8) t(w), range(0, 24) u(h)),
         cells AS (
             SELECT isodow(date) AS weekday, CAST(local_hour AS INTEGER) AS hour,
-                   sum(revenue) AS revenue, count(DISTINCT order_id) AS orders
-            FROM lines GROUP BY ALL
+                   sum(revenue) AS revenue, sum(orders) AS orders
+            FROM ({source}) GROUP BY ALL
         )
         SELECT g.weekday, g.hour, CAST(coalesce(c.revenue, 0) AS DOUBLE) AS revenue,
-               coalesce(c.orders, 0) AS orders
+               CAST(coalesce(c.orders, 0) AS BIGINT) AS orders
         FROM grid g LEFT JOIN cells c USING (weekday, hour)
         ORDER BY g.weekday, g.hour
         """,
@@ -465,27 +587,22 @@ def weekday_hour(reader: _Reader) -> pd.DataFrame:
 
 
 def _missing(info: LakeInfo, lo: date, hi: date) -> list[date]:
-    return [
-        d for d in (lo + timedelta(days=i) for i in range((hi - lo).days + 1)) if d not in info.loaded_days
-    ]
+    return [d for d in (lo + timedelta(days=i) for i in range((hi - lo).days + 1)) if d not in info.loaded_days]
 
 
 def load_overview(raw: Mapping[str, object], root: str | None = None) -> Overview:
-    """Validate `raw` filters and run every query of the overview page on one connection."""
+    """Validate `raw` filters and run every query of the overview page on one consistent snapshot."""
     started = time.perf_counter()
     root = root or lake_root()
-    con = connect(root)
-    try:
-        result = _overview(con, root, raw)
-    finally:
-        con.close()
+    with snapshot(root) as cur:
+        result = _overview(cur, root, raw)
     result.seconds = time.perf_counter() - started
     log.info("overview %s in %.1f ms", dict(raw), result.seconds * 1000)
     return result
 
 
-def _overview(con: duckdb.DuckDBPyConnection, root: str, raw: Mapping[str, object]) -> Overview:
-    info = lake_info(con, root)
+def _overview(cur: duckdb.DuckDBPyConnection, root: str, raw: Mapping[str, object]) -> Overview:
+    info = lake_info(cur, root)
     result = Overview(info)
     if info.empty:
         return result
@@ -495,7 +612,7 @@ def _overview(con: duckdb.DuckDBPyConnection, root: str, raw: Mapping[str, objec
         result.error = str(exc)
         return result
     result.filters = filters
-    reader = _Reader(con, info, filters)
+    reader = _Reader(cur, info, filters)
     result.current, result.previous = kpis(reader)
     result.missing_days = _missing(info, filters.start, filters.end)
     result.missing_previous_days = _missing(info, *filters.previous)

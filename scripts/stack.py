@@ -373,6 +373,10 @@ def _reap_group(p: Proc, say: Callable[[str], None]) -> None:
     if leftovers:
         say(f"  {p.name}: {len(leftovers)} child process(es) lingered: SIGKILL {leftovers}")
         _killpg(p.pid)
+        # SIGKILL is delivered asynchronously: on a busy machine the children take a moment to die
+        deadline = time.monotonic() + _CHILD_GRACE_S
+        while group_members(p.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _killpg(pgid: int) -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of the README: everything the tests need, then ruff and pytest.
 #   - .venv from the lock (requirements.txt), rebuilt when the lock changes;
-#   - Debian's chromium + chromium-driver for the browser test (installed with apt when root);
+#   - Debian's chromium + chromium-driver for the browser test, docker-compose for the compose
+#     check and prometheus (with promtool) for the metrics tests (installed with apt when root);
 #   - PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (started when installed but down).
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/etl -x`.
 set -euo pipefail
@@ -9,11 +10,13 @@ cd "$(dirname "$0")/.."
 
 need() { echo "scripts/test.sh: $*" >&2; exit 1; }
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v docker-compose >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || need "install Debian's chromium, chromium-driver and docker-compose with apt-get"
-  echo "== installing Debian's chromium (browser tests; never a downloaded browser) and docker-compose (config check)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v docker-compose >/dev/null \
+    || ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || need "install Debian's chromium, chromium-driver, docker-compose and prometheus with apt-get"
+  echo "== installing Debian's chromium (browser tests; never a downloaded browser), docker-compose (config check)" \
+       "and prometheus (metrics tests)"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose prometheus >/dev/null
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -98,4 +98,4 @@ def test_dag_loads_in_an_airflow_of_its_own_with_the_folders_copied_as_the_readm
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.strip().splitlines()[-1] == "['nk_dash_daily'] {}"
+    assert out.stdout.strip().splitlines()[-1] == "['nk_dash_daily', 'nk_dash_weekly_summary'] {}"

@@ -16,14 +16,18 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
 from dash.dash_table.Format import Format, Group, Scheme
 
-from dashboard import figures, formatting, ids, queries
-from include.etl.config import store_timezone
+from dashboard import anomaly_banner, figures, formatting, ids, queries
+from include.etl.config import lake_root, store_timezone
 
-_CONTROLS = (ids.DATE_RANGE, ids.STORE, ids.CATEGORY, ids.BRAND)
+_CONTROLS = (ids.DATE_RANGE, ids.STORE, ids.CATEGORY, ids.BRAND, ids.GROUP)
 _MAX_LISTED_DAYS = 10
 _GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _TABLE_COLUMNS = ("product_id", "product_name", "product_category", "brand", "qty", "revenue")
+_GROUP_OPTIONS = [
+    {"label": "Each variant", "value": "variant"},
+    {"label": "All variants together", "value": "template"},
+]
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,7 @@ _CARDS = (
 
 
 def _panel(title: str, body: Any, wide: bool = False, extra: Any = None) -> html.Section:
-    header = html.Div(
-        [html.H2(title), extra] if extra is not None else [html.H2(title)], className="panel__head"
-    )
+    header = html.Div([html.H2(title), extra] if extra is not None else [html.H2(title)], className="panel__head")
     return html.Section([header, body], className="panel panel--wide" if wide else "panel")
 
 
@@ -92,6 +94,9 @@ def layout() -> html.Div:
                 ],
                 className="filters",
             ),
+            # Banners that concern the whole page go here, above everything: "today looks unusual"
+            # (the anomaly check after publish), read when the page is opened.
+            html.Div(anomaly_banner.banner(lake_root()), id=ids.BANNER, className="banner"),
             html.Div(id=ids.PERIOD_LABEL, className="period"),
             html.Div(id=ids.MESSAGES, className="messages", role="status"),
             html.Section(_kpi_cards(None), id=ids.KPI_GRID, className="kpis"),
@@ -120,15 +125,26 @@ def layout() -> html.Div:
                                 "height": "auto",
                             },
                             style_cell_conditional=[
-                                {"if": {"column_id": c}, "textAlign": "right"}
-                                for c in ("product_id", "qty", "revenue")
+                                {"if": {"column_id": c}, "textAlign": "right"} for c in ("product_id", "qty", "revenue")
                             ],
                             style_header={"fontWeight": "600", "backgroundColor": "#f1f5f9"},
                             style_as_list_view=True,
                         ),
                         wide=True,
-                        extra=html.Button(
-                            "Download CSV", id=ids.DOWNLOAD_BUTTON, className="button", n_clicks=0
+                        extra=html.Div(
+                            [
+                                dcc.RadioItems(
+                                    id=ids.GROUP,
+                                    options=_GROUP_OPTIONS,
+                                    value="variant",
+                                    inline=True,
+                                    className="group-by",
+                                    inputClassName="group-by__input",
+                                    labelClassName="group-by__label",
+                                ),
+                                html.Button("Download CSV", id=ids.DOWNLOAD_BUTTON, className="button", n_clicks=0),
+                            ],
+                            className="panel__tools",
                         ),
                     ),
                     _panel("Revenue by category", _graph(ids.CATEGORY_MIX, "mix")),
@@ -147,11 +163,12 @@ def layout() -> html.Div:
     )
 
 
-def _table_columns(currency: str) -> list[dict]:
+def _table_columns(currency: str, by_template: bool = False) -> list[dict]:
     money = Format(precision=2, scheme=Scheme.fixed, group=Group.yes)
-    return [
+    columns = [
         {"name": "ID", "id": "product_id", "type": "numeric"},
         {"name": "Product", "id": "product_name", "type": "text"},
+        {"name": "Variants", "id": "variants", "type": "numeric"},
         {"name": "Category", "id": "product_category", "type": "text"},
         {"name": "Brand", "id": "brand", "type": "text"},
         {"name": "Qty", "id": "qty", "type": "numeric"},
@@ -162,6 +179,7 @@ def _table_columns(currency: str) -> list[dict]:
             "format": money,
         },
     ]
+    return columns if by_template else [c for c in columns if c["id"] != "variants"]
 
 
 # --------------------------------------------------------------------------- builders
@@ -179,21 +197,33 @@ def _format(kind: str, value: Any, currency: str) -> str:
     return formatting.percent(value)
 
 
+def _shown(kind: str, value: Any, currency: str) -> tuple[str, str]:
+    """`(text on the card, exact text on hover)`: big figures get compact units so nothing is cut."""
+    exact = _format(kind, value, currency)
+    if kind == "money":
+        return formatting.compact(exact, value, currency), exact
+    if kind in ("count", "quantity"):
+        return formatting.compact(exact, value, from_value=10_000_000), exact
+    return exact, exact
+
+
 def _kpi_cards(overview: queries.Overview | None) -> list[html.Div]:
     cards = []
     currency = overview.currency if overview else ""
     for card in _CARDS:
         if overview is None or overview.filters is None:
             value, delta, tone, previous = formatting.MISSING, "", "flat", ""
+            exact, previous_exact = "", ""
         else:
             current, before = card.value(overview.current), card.value(overview.previous)
-            value = _format(card.kind, current, currency)
+            value, exact = _shown(card.kind, current, currency)
             compare_now, compare_before = current, before
             if card.name == "refunds":  # refunds are negative: compare their size
                 compare_now, compare_before = abs(current), abs(before)
             delta, direction = formatting.change(compare_now, compare_before, points=card.kind == "percent")
             tone = "flat" if direction == 0 else ("good" if (direction > 0) == card.up_is_good else "bad")
-            previous = f"previous: {_format(card.kind, before, currency)}"
+            previous_text, previous_exact = _shown(card.kind, before, currency)
+            previous = f"previous: {previous_text}"
         extra = []
         if card.name == "refunds" and overview is not None and overview.filters is not None:
             extra = [
@@ -207,10 +237,10 @@ def _kpi_cards(overview: queries.Overview | None) -> list[html.Div]:
             html.Div(
                 [
                     html.Div(card.label, className="kpi__label"),
-                    html.Div(value, id=ids.kpi(card.name), className="kpi__value"),
+                    html.Div(value, id=ids.kpi(card.name), className="kpi__value", title=exact),
                     *extra,
                     html.Div(delta, id=ids.kpi_delta(card.name), className=f"kpi__delta kpi__delta--{tone}"),
-                    html.Div(previous, className="kpi__prev"),
+                    html.Div(previous, className="kpi__prev", title=previous_exact),
                 ],
                 className="kpi",
             )
@@ -237,16 +267,12 @@ def _messages(o: queries.Overview) -> list[html.Div]:
             )
         ]
     if o.error:
-        return [
-            _message(["Invalid filter: ", o.error, ". ", dcc.Link("Reset the filters", href="/")], "error")
-        ]
+        return [_message(["Invalid filter: ", o.error, ". ", dcc.Link("Reset the filters", href="/")], "error")]
     f = o.filters
     out = []
     if o.current.lines == 0:
         if len(o.missing_days) == f.days:
-            out.append(
-                _message(f"No day between {f.start} and {f.end} has been loaded into the lake.", "warn")
-            )
+            out.append(_message(f"No day between {f.start} and {f.end} has been loaded into the lake.", "warn"))
         else:
             out.append(_message(f"No sales between {f.start} and {f.end} for these filters.", "info"))
     if o.missing_days and len(o.missing_days) < f.days:
@@ -261,9 +287,7 @@ def _messages(o: queries.Overview) -> list[html.Div]:
     prev_start, prev_end = f.previous
     if len(o.missing_previous_days) == f.days:
         out.append(
-            _message(
-                f"The previous period ({prev_start} to {prev_end}) is not in the lake: no comparison.", "info"
-            )
+            _message(f"The previous period ({prev_start} to {prev_end}) is not in the lake: no comparison.", "info")
         )
     elif o.missing_previous_days:
         out.append(
@@ -300,7 +324,7 @@ def _period_label(o: queries.Overview) -> str:
 def _table_rows(df: pd.DataFrame | None) -> list[dict]:
     if df is None or df.empty:
         return []
-    out = df.loc[:, list(_TABLE_COLUMNS)].copy()
+    out = df.loc[:, [c for c in (*_TABLE_COLUMNS, "variants") if c in df.columns]].copy()
     out["revenue"] = out["revenue"].round(2)
     return out.to_dict("records")
 
@@ -316,6 +340,7 @@ def sync_filters(
     store: int | str | None,
     category: str | None,
     brand: str | None,
+    group: str | None = None,
 ) -> tuple:
     """Reconcile the URL and the controls; returns the outputs of `_sync` in order.
 
@@ -325,7 +350,7 @@ def sync_filters(
     if trigger == ids.RESET:
         raw: dict[str, Any] = {}
     elif trigger in _CONTROLS:
-        raw = {"start": start, "end": end, "store": store, "category": category, "brand": brand}
+        raw = {"start": start, "end": end, "store": store, "category": category, "brand": brand, "group": group}
     else:
         raw = dict(queries.parse_search(search))
     raw = {key: str(value) for key, value in raw.items() if value not in (None, "")}
@@ -341,7 +366,7 @@ def sync_filters(
     except queries.InvalidFilter:
         filters = None
     if filters is None:
-        return (no_update, no_update, no_update, no_update, no_update, no_update, raw, *options)
+        return (no_update, no_update, no_update, no_update, no_update, no_update, raw, *options, no_update)
     if trigger == ids.RESET:
         new_search = "" if search else no_update
     elif trigger in _CONTROLS:
@@ -355,7 +380,7 @@ def sync_filters(
         filters.category,
         filters.brand,
     )
-    return (new_search, *controls, raw, *options)
+    return (new_search, *controls, raw, *options, filters.group)
 
 
 def render(raw: dict | None) -> tuple:
@@ -379,6 +404,7 @@ def render(raw: dict | None) -> tuple:
             figures.ranking(stores, currency, no_sales),
         )
         rows = _table_rows(o.top_products)
+    by_template = o.filters is not None and o.filters.group == "template"
     return (
         _freshness(o.info, timezone),
         _period_label(o),
@@ -386,7 +412,7 @@ def render(raw: dict | None) -> tuple:
         _kpi_cards(o),
         *charts,
         rows,
-        _table_columns(currency),
+        _table_columns(currency, by_template),
     )
 
 
@@ -413,6 +439,7 @@ def download_top_products(n_clicks: int | None, rows: list[dict] | None, raw: di
     Output(ids.BRAND, "options"),
     Output(ids.DATE_RANGE, "min_date_allowed"),
     Output(ids.DATE_RANGE, "max_date_allowed"),
+    Output(ids.GROUP, "value"),
     Input(ids.URL, "search"),
     Input(ids.DATE_RANGE, "start_date"),
     Input(ids.DATE_RANGE, "end_date"),
@@ -420,9 +447,10 @@ def download_top_products(n_clicks: int | None, rows: list[dict] | None, raw: di
     Input(ids.CATEGORY, "value"),
     Input(ids.BRAND, "value"),
     Input(ids.RESET, "n_clicks"),
+    Input(ids.GROUP, "value"),
 )
-def _sync(search, start, end, store, category, brand, _reset):
-    return sync_filters(ctx.triggered_id, search, start, end, store, category, brand)
+def _sync(search, start, end, store, category, brand, _reset, group):
+    return sync_filters(ctx.triggered_id, search, start, end, store, category, brand, group)
 
 
 @callback(

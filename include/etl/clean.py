@@ -217,9 +217,15 @@ def clean_day(raw_path: str, staging_dir: str, lake_root: str, day: date, tz: tz
     )
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
+    orders: dict[str, dict[str, Any]] = {}  # each order's JSON is parsed once, not once per line
     for rec in raw:
         line = json.loads(rec["line_json"])
-        order = json.loads(rec["order_json"]) if rec["order_json"] else None
+        order_json = rec["order_json"]
+        order = None
+        if order_json:
+            order = orders.get(order_json)
+            if order is None:
+                order = orders[order_json] = json.loads(order_json)
         try:
             rows.append(clean_line(line, order, ctx))
         except Invalid as exc:

@@ -7,7 +7,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from include.etl import lake
+from include.etl import lake, serving
 from include.etl.extract import drop_staging, load_staging
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def publish(staging_dir: str, pending_fact: str, lake_root: str, day: date) -> s
     # corrections look at more changes, never fewer
     lake.write_bytes(manifest_file(lake_root, day), json.dumps(manifest, indent=1).encode())
     drop_staging(staging_dir)
+    serving.refresh_quietly(lake_root)  # the dashboard's summaries of the lake (include/etl/serving.py)
     log.info(
         "publish receipt: day=%s path=%s bytes=%d, with %s (extracted at %s UTC)",
         day,

@@ -64,13 +64,21 @@ def _columns(records: list[Record], model: str, prefix: str) -> dict[str, pa.Arr
 
 
 def raw_table(lines: list[Record], orders: list[Record]) -> pa.Table:
-    """One row per line, with its order's fields (`order_*`) beside it."""
-    by_id = {o.get("id"): o for o in orders}
-    line_orders = [by_id.get(_m2o(line.get("order_id")), {}) for line in lines]
+    """One row per line, with its order's fields (`order_*`) beside it.
+
+    The order side is typed and serialized once per order, then repeated for its lines.
+    """
+    position = {o.get("id"): i for i, o in enumerate(orders)}
+    missing = len(orders)  # index of a null row: the line's order was not returned
+    take = pa.array([position.get(_m2o(line.get("order_id")), missing) for line in lines], pa.int64())
+    order_cols = _columns([*orders, {}], "pos.order", "order_")
+    order_cols["order_json"] = pa.array(
+        [json.dumps(o, ensure_ascii=False) for o in orders] + [None], pa.string()
+    )
     cols = _columns(lines, "pos.order.line", "")
-    cols.update(_columns(line_orders, "pos.order", "order_"))
+    cols.update({name: col.take(take) for name, col in order_cols.items() if name != "order_json"})
     cols["line_json"] = pa.array([json.dumps(line, ensure_ascii=False) for line in lines], pa.string())
-    cols["order_json"] = pa.array([json.dumps(o, ensure_ascii=False) if o else None for o in line_orders], pa.string())
+    cols["order_json"] = order_cols["order_json"].take(take)
     return pa.table(cols)
 
 

@@ -203,17 +203,13 @@ def write_lake(root: Path, rows: list[dict]) -> None:
         }
         for cid, name in CATEGORIES.items()
     ]
-    brands = [
-        {"brand_id": bid, "brand_name": name, "source_write_date": loaded} for bid, name in BRANDS.items()
-    ]
+    brands = [{"brand_id": bid, "brand_name": name, "source_write_date": loaded} for bid, name in BRANDS.items()]
     for name, data, arrow_schema in (
         ("dim_products", products, schema.DIM_PRODUCTS),
         ("dim_categories", categories, schema.DIM_CATEGORIES),
         ("dim_brands", brands, schema.DIM_BRANDS),
     ):
-        lake.write_parquet_atomic(
-            pa.Table.from_pylist(data, schema=arrow_schema), lake.dimension_file(root, name)
-        )
+        lake.write_parquet_atomic(pa.Table.from_pylist(data, schema=arrow_schema), lake.dimension_file(root, name))
 
 
 # ------------------------------------------------------------------ expected values
@@ -258,3 +254,159 @@ def totals(rows: list[dict]) -> dict:
 
 def fmt_money(value: Decimal) -> str:
     return f"{value:,.2f} {CURRENCY}"
+
+
+# ------------------------------------------------------------------ a lake at real size (issue 8)
+# Written against the lake contract with the store dimension, the variant columns of
+# dim_products and the seller columns of fact_sales: 60 brands, one template sold in 5
+# variants, amounts in the millions, and fact store names carrying Odoo's session suffix
+# (what `pos.order.config_id` displays) while dim_stores holds the stored name.
+
+BIG_START = date(2025, 1, 1)
+BIG_DAYS = 30
+BIG_END = BIG_START + timedelta(days=BIG_DAYS - 1)
+BIG_BRANDS = {
+    b: f"Brand {b:02d} " + ("International Furniture Manufacturing Group" if b % 5 == 0 else "Co") for b in range(1, 61)
+}
+DESK_TEMPLATE = 900
+DESK_VARIANTS = {
+    900 + i: values
+    for i, values in enumerate(("Steel, White", "Steel, Black", "Oak, White", "Oak, Black", "Walnut, Red"))
+}
+SESSION_NAMES = {1: "Brussels Centre (not used)", 2: "Shop 2 – Gare (Mitchell Admin)", 3: "Antwerp Meir (not used)"}
+
+
+def _big_products() -> dict[int, Product]:
+    out = {}
+    for i in range(120):
+        pid = 1000 + i
+        price = Decimal(800 + (i * 97) % 2200) + Decimal("0.90")
+        out[pid] = Product(
+            pid,
+            f"Office product {pid}",
+            10 + i % 3,
+            1 + i % 60,
+            price,
+            (price * Decimal("0.5")).quantize(CENT),
+            Decimal("0.21"),
+        )
+    for pid in DESK_VARIANTS:
+        price = Decimal("2499.00")
+        out[pid] = Product(pid, "Customizable Desk", 12, 7, price, Decimal("1200.00"), Decimal("0.21"))
+    return out
+
+
+BIG_PRODUCTS = _big_products()
+
+
+def generate_big_rows(seed: int = 5) -> list[dict]:
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    order_id, line_id = 700_000, 9_000_000
+    regular = [p for pid, p in BIG_PRODUCTS.items() if pid not in DESK_VARIANTS]
+    desks = [BIG_PRODUCTS[pid] for pid in DESK_VARIANTS]
+    saved = dict(PRODUCTS)
+    PRODUCTS.update(BIG_PRODUCTS)  # `_line` looks products up by id
+    try:
+        for offset in range(BIG_DAYS):
+            day = BIG_START + timedelta(days=offset)
+            for store_id in STORES:
+                for _ in range(12):
+                    order_id += 1
+                    hour = rng.randint(8, 20)
+                    for n in range(rng.randint(1, 3)):
+                        line_id += 1
+                        product = rng.choice(desks) if n == 0 and rng.random() < 0.3 else rng.choice(regular)
+                        row = _line(
+                            day,
+                            order_id,
+                            line_id,
+                            store_id,
+                            hour,
+                            product,
+                            Decimal(rng.randint(1, 3)),
+                            Decimal(0),
+                            None,
+                        )
+                        row["store_name"] = SESSION_NAMES[store_id]
+                        row["user_id"] = 2
+                        row["employee_id"] = None
+                        rows.append(row)
+    finally:
+        PRODUCTS.clear()
+        PRODUCTS.update(saved)
+    return rows
+
+
+def big_select(rows: list[dict], start: date, end: date, store: int | None = None) -> list[dict]:
+    return [r for r in rows if start <= r["date"] <= end and (store is None or r["store_id"] == store)]
+
+
+def write_big_lake(root: Path, rows: list[dict]) -> None:
+    from bench.lakegen import DIM_PRODUCTS, DIM_STORES, FACT_SALES
+
+    by_day: dict[date, list[dict]] = {}
+    for row in rows:
+        by_day.setdefault(row["date"], []).append(row)
+    for offset in range(BIG_DAYS):
+        day = BIG_START + timedelta(days=offset)
+        table = pa.Table.from_pylist(by_day.get(day, []), schema=FACT_SALES)
+        lake.write_parquet_atomic(table, lake.partition_file(root, lake.FACT_SALES, day))
+    loaded = datetime(2025, 2, 1, 2, 0)
+    products = []
+    for p in BIG_PRODUCTS.values():
+        values = DESK_VARIANTS.get(p.product_id)
+        code = "FURN_0096" if values else f"OFF_{p.product_id}"
+        products.append(
+            {
+                "product_id": p.product_id,
+                "product_name": p.name,
+                "default_code": code,
+                "category_id": p.category_id,
+                "product_category": CATEGORIES[p.category_id],
+                "pos_category": None,
+                "brand_id": p.brand_id,
+                "brand_name": BIG_BRANDS[p.brand_id],
+                "list_price": p.price,
+                "active": True,
+                "source_write_date": loaded,
+                "product_tmpl_id": DESK_TEMPLATE if values else p.product_id,
+                "template_name": p.name,
+                "variant_values": values,
+                "barcode": None,
+                "product_display_name": f"[{code}] {p.name}" + (f" ({values})" if values else ""),
+            }
+        )
+    stores = [
+        {
+            "store_id": sid,
+            "store_name": name,
+            "company_id": 1,
+            "company_name": "NK Shops",
+            "currency": CURRENCY,
+            "active": True,
+            "source_write_date": loaded,
+        }
+        for sid, name in STORES.items()
+    ]
+    lake.write_parquet_atomic(
+        pa.Table.from_pylist(products, schema=DIM_PRODUCTS), lake.dimension_file(root, "dim_products")
+    )
+    lake.write_parquet_atomic(pa.Table.from_pylist(stores, schema=DIM_STORES), lake.dimension_file(root, "dim_stores"))
+    categories = [
+        {
+            "category_id": cid,
+            "category_name": name.rsplit(" / ", 1)[-1],
+            "complete_name": name,
+            "parent_id": None,
+            "source_write_date": loaded,
+        }
+        for cid, name in CATEGORIES.items()
+    ]
+    brands = [{"brand_id": b, "brand_name": n, "source_write_date": loaded} for b, n in BIG_BRANDS.items()]
+    lake.write_parquet_atomic(
+        pa.Table.from_pylist(categories, schema=schema.DIM_CATEGORIES), lake.dimension_file(root, "dim_categories")
+    )
+    lake.write_parquet_atomic(
+        pa.Table.from_pylist(brands, schema=schema.DIM_BRANDS), lake.dimension_file(root, "dim_brands")
+    )

@@ -38,13 +38,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path) -> Iterator[str]:
+def start_dashboard(tmp_path_factory: pytest.TempPathFactory, lake_root: Path) -> Iterator[str]:
+    """`python -m dashboard` over `lake_root` on a free port; yields its URL, stops it after."""
     port = _free_port()
     log = tmp_path_factory.mktemp("dash-log") / "dashboard.log"
     env = {
         **os.environ,
-        "DATA_LAKE_PATH": str(fake_lake),
+        "DATA_LAKE_PATH": str(lake_root),
         "DASH_HOST": "127.0.0.1",
         "DASH_PORT": str(port),
         "STORE_TIMEZONE": "UTC",
@@ -75,6 +75,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path) -> Iterato
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path) -> Iterator[str]:
+    yield from start_dashboard(tmp_path_factory, fake_lake)
 
 
 @pytest.fixture(scope="module")

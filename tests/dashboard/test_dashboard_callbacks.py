@@ -25,6 +25,7 @@ _SYNC = (
     "brand_options",
     "min_date",
     "max_date",
+    "group",
 )
 _RENDER = (
     "freshness",
@@ -73,8 +74,8 @@ def _text(tree: Any) -> str:
     return _text(getattr(tree, "children", None))
 
 
-def _annotation(fig: go.Figure) -> str:
-    return " ".join(a.text for a in fig.layout.annotations)
+def _annotation(fig: dict) -> str:
+    return " ".join(a["text"] for a in fig["layout"].get("annotations", []))
 
 
 def test_url_on_load_sets_controls_without_rewriting_the_url(lake_env: Path) -> None:
@@ -140,7 +141,8 @@ def test_render_shows_known_kpis(lake_env: Path, lake_rows: list[dict]) -> None:
     assert "2025-02-10" in _text(shown["messages"])  # the missing day inside the period
     assert len(shown["rows"]) == 20 and shown["rows"][0]["revenue"] >= shown["rows"][-1]["revenue"]
     assert shown["columns"][-1]["name"] == "Revenue (EUR)"
-    assert [t.name for t in shown["trend"].data] == ["Previous period", "This period"]
+    assert [t["name"] for t in shown["trend"]["data"]] == ["Previous period", "This period"]
+    go.Figure(shown["trend"])  # a valid Plotly figure
 
 
 def test_render_no_sales_in_period(lake_env: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,6 +13,7 @@ import pytest
 from dashboard_fake_lake import (
     BRANDS,
     CATEGORIES,
+    DAYS,
     END,
     MISSING_DAY,
     NO_BRAND_PRODUCT,
@@ -27,7 +27,7 @@ from dashboard_fake_lake import (
 )
 
 from dashboard import queries
-from include.etl import lake, schema
+from include.etl import lake, schema, serving
 
 DEFAULT_START = END - timedelta(days=29)
 
@@ -134,10 +134,7 @@ def test_trend_is_aligned_by_day_offset(fake_lake: Path, lake_rows: list[dict]) 
         assert row.prev_date == prev_start + timedelta(days=row.offset)
         if row.date != MISSING_DAY:
             assert Decimal(str(row.revenue)) == totals(select(lake_rows, row.date, row.date))["revenue"]
-        assert (
-            Decimal(str(row.prev_revenue))
-            == totals(select(lake_rows, row.prev_date, row.prev_date))["revenue"]
-        )
+        assert Decimal(str(row.prev_revenue)) == totals(select(lake_rows, row.prev_date, row.prev_date))["revenue"]
 
 
 def test_weekday_hour_buckets(fake_lake: Path, lake_rows: list[dict]) -> None:
@@ -263,10 +260,12 @@ def test_injection_in_a_valid_looking_value_is_only_data(fake_lake: Path, tmp_pa
         info.brands,
     )
     f = queries.resolve_filters({"category": "' OR 1=1 --"}, tricky)
+    with queries.snapshot(str(fake_lake)) as cur:
+        current, _previous = queries.kpis(queries._Reader(cur, tricky, f))
+        assert current.lines == 0
+        assert cur.execute("SELECT sum(lines) FROM agg_day").fetchone()[0] > 0
     con = queries.connect(str(fake_lake))
     try:
-        current, _previous = queries.kpis(queries._Reader(con, tricky, f))
-        assert current.lines == 0
         assert con.execute("SELECT count(*) FROM fact_sales").fetchone()[0] > 0
     finally:
         con.close()
@@ -280,10 +279,16 @@ def test_parse_search_and_round_trip() -> None:
     assert queries.parse_search(None) == {}
 
 
-def test_fact_scan_reads_only_the_period_files(fake_lake: Path) -> None:
-    info = queries.read_lake_info(str(fake_lake))
-    f = queries.resolve_filters({"start": "2025-02-08", "end": "2025-02-12"}, info)
-    reader = queries._Reader(None, info, f)  # type: ignore[arg-type]
-    files = reader.files(f.start, f.end)
-    assert len(files) == 4  # 5 days, one never loaded
-    assert all(os.path.exists(p) for p in files)
+def test_a_changed_day_is_the_only_one_recomputed(tmp_path: Path, lake_rows: list[dict]) -> None:
+    root = tmp_path / "lake"
+    write_lake(root, lake_rows)
+    state = serving.Serving(str(root))
+    assert state.sync() == DAYS - 1  # every loaded day once (one was never loaded)
+    assert state.sync() == 0  # nothing changed: nothing recomputed
+    day = START + timedelta(days=3)
+    rows = [r for r in lake_rows if r["date"] == day][:1]
+    lake.write_parquet_atomic(
+        pa.Table.from_pylist(rows, schema=schema.FACT_SALES), lake.partition_file(root, lake.FACT_SALES, day)
+    )
+    assert state.sync() == 1
+    assert state.con.execute("SELECT sum(lines) FROM agg_day WHERE date = $d", {"d": day}).fetchone()[0] == 1

@@ -54,7 +54,7 @@ def test_every_task_succeeded_and_logged_a_receipt(loaded):
     _tz, _sim, _env, _lake, logs = loaded
     for day, proc in logs.items():
         out = proc.stdout + proc.stderr
-        assert out.count("new_state=success") == 10, f"not all ten tasks of {day} succeeded"
+        assert out.count("new_state=success") == 11, f"not all eleven tasks of {day} succeeded"
         assert re.search(r"Marking run <DagRun nk_dash_daily[^>]*> successful", out)
         assert re.search(r"load_fact receipt: day=" + day.isoformat() + r" wrote \d+ fact rows", out)
         assert "rpc_calls=" in out

@@ -23,7 +23,7 @@ def test_the_dag_publishes_payments_and_sessions_with_the_sales(tmp_path) -> Non
         proc = airflow(env, "dags", "test", "nk_dash_daily", DAY.isoformat())
         exp = sim.stats(*window(DAY))
     out = proc.stdout + proc.stderr
-    assert out.count("new_state=success") == 10
+    assert out.count("new_state=success") == 11  # with load_payments and check_anomalies
     assert "task_id=load_payments" in out and "load_payments receipt" in out
     con = views.connect(str(tmp_path / "lake"))
     try:

@@ -36,7 +36,7 @@ def test_the_dag_loads_a_day_from_odoo_20_over_json2(tmp_path):
         calls = sim.calls()
         start, end = day_window_utc(DAY, ZoneInfo(TZ))
         expected = sim.stats(odoo_datetime(start), odoo_datetime(end))
-    assert out.count("new_state=success") == 10  # nine tasks and load_payments
+    assert out.count("new_state=success") == 11  # nine tasks, load_payments and check_anomalies
     assert "over json2" in out
     assert sim.api_key not in out
     assert {row["service"] for row in calls["calls"]} == {"json2"}
