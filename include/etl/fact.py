@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -51,8 +52,8 @@ def expected_revenue(orders: list[dict], excluded_order_ids: set[int]) -> Decima
     return total
 
 
-def pending_fact_file(staging_dir: str, day: date) -> str:
-    return lake.join(staging_dir, lake.partition_file("", lake.FACT_SALES, day).name)
+def pending_fact_file(staging_dir: str, day: date) -> Path | str:
+    return lake.path_of(lake.join(staging_dir, lake.partition_file("", lake.FACT_SALES, day).name))
 
 
 def load_fact(clean_path: str, rejects_path: str, staging_dir: str, lake_root: str, day: date) -> FactSummary:

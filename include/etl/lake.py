@@ -210,6 +210,11 @@ def filesystem(path: str | os.PathLike[str]) -> Any:
     return fsspec.filesystem("file")
 
 
+def path_of(text: str) -> Any:
+    """A lake path as the callers of a folder lake always had it (a `Path`); an S3 URL stays a string."""
+    return text if is_s3(text) else Path(text)
+
+
 def join(root: str | os.PathLike[str], *parts: str) -> str:
     if is_s3(root):
         return "/".join([str(root).rstrip("/"), *(p.strip("/") for p in parts if p)])

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -147,8 +148,8 @@ class PaymentsSummary:
     change: str
 
 
-def pending_file(staging_dir: str, table: tuple[str, str], day: date) -> str:
-    return lake.join(staging_dir, lake.partition_file("", table, day).name)
+def pending_file(staging_dir: str, table: tuple[str, str], day: date) -> Path | str:
+    return lake.path_of(lake.join(staging_dir, lake.partition_file("", table, day).name))
 
 
 def _method_type(method: Record) -> str:

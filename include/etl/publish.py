@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from include.etl import lake, serving
@@ -15,8 +16,8 @@ log = logging.getLogger(__name__)
 STATE = "_state"
 
 
-def manifest_file(lake_root: str, day: date) -> str:
-    return lake.join(lake_root, STATE, "loads", f"{day.isoformat()}.json")
+def manifest_file(lake_root: str, day: date) -> Path | str:
+    return lake.path_of(lake.join(lake_root, STATE, "loads", f"{day.isoformat()}.json"))
 
 
 def read_manifest(lake_root: str, day: date) -> dict[str, Any] | None:

@@ -1,9 +1,12 @@
-"""The production shape, for real: PostgreSQL metadata DB, Redis broker, CeleryExecutor.
+"""The production shape, for real: PostgreSQL metadata DB, Redis broker, CeleryExecutor, lake on S3.
 
-API server, scheduler, DAG processor and a Celery worker run as separate processes (the
-helpers of `scripts/stack.py`, as the demo uses them), against the Odoo simulator. A 7-day
-`airflow backfill create` must succeed; the lake's daily totals must equal the simulator's
-exactly; a task log read through the REST API must carry the row count and no secret.
+API server, scheduler, DAG processor and two Celery workers (separate processes, each its
+own hostname) run as separate processes (the helpers of `scripts/stack.py`, as the demo uses
+them), against the Odoo simulator, with the lake on an S3 API on 127.0.0.1 (moto_server) so
+that no worker relies on a shared disk: staging, pending files and the lake are all objects.
+A 7-day `airflow backfill create` must succeed with tasks on both workers; the lake's daily
+totals must equal the simulator's exactly; a task log read through the REST API must carry
+the row count and no secret.
 """
 
 from __future__ import annotations
@@ -81,7 +84,41 @@ def redis_db():
 
 
 @pytest.fixture(scope="module")
-def stack_env(tmp_path_factory, metadata_db, redis_db):
+def s3_lake():
+    """The S3 test server and a lake root on it; this process reads it with the same credentials."""
+    from include.etl import lake
+    from tests.s3.conftest import BUCKET, start_s3_server, stop_s3_server
+
+    server = start_s3_server()
+    lake.configure_s3(**server.options())
+    try:
+        yield server, f"s3://{BUCKET}/celery-{secrets.token_hex(3)}"
+    finally:
+        lake.configure_s3()
+        stop_s3_server(server)
+
+
+def _aws_connection(server) -> str:
+    """The Airflow Connection `aws_default` (Amazon provider conventions) for the test server, as JSON."""
+    import json
+
+    from tests.s3.conftest import KEY, REGION, SECRET
+
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": KEY,
+            "password": SECRET,
+            "extra": {"endpoint_url": server.endpoint, "region_name": REGION},
+        }
+    )
+
+
+WORKERS = ("localhost", "127.0.0.1")  # two hostnames that both resolve to this machine
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory, metadata_db, redis_db, s3_lake):
     """Simulator + Airflow (Celery) up and healthy; everything stopped with one SIGTERM each at the end."""
     from odoo_sim.testing import start_simulator
 
@@ -100,7 +137,7 @@ def stack_env(tmp_path_factory, metadata_db, redis_db):
         "AIRFLOW_PARALLELISM": "4",
         "AIRFLOW_LOG_SERVER_PORT": str(stack.free_port()),
         "AIRFLOW_TRIGGER_LOG_SERVER_PORT": str(stack.free_port()),
-        "DATA_LAKE_PATH": str(tmp / "lake"),
+        "DATA_LAKE_PATH": s3_lake[1],
         "STORE_TIMEZONE": _TZ,
         "AIRFLOW_CONN_ODOO_DEFAULT": sim.conn_uri(),
         **stack.generate_secrets(),
@@ -114,8 +151,13 @@ def stack_env(tmp_path_factory, metadata_db, redis_db):
             "AIRFLOW__CELERY__BROKER_URL": redis_db,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{metadata_db}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+            "AIRFLOW_CONN_AWS_DEFAULT": _aws_connection(s3_lake[0]),
+            # no AWS_* variable: the workers must take the credentials from the Connection
+            **{k: "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL")},
         },
     )
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        env.pop(k)
     admin_password = stack.ensure_admin_password(tmp / "airflow")
     run_dir = tmp / "run"
     procs: list[stack.Proc] = []
@@ -130,9 +172,19 @@ def stack_env(tmp_path_factory, metadata_db, redis_db):
             ("api-server", [airflow, "api-server"]),
             ("scheduler", [airflow, "scheduler"]),
             ("dag-processor", [airflow, "dag-processor"]),
-            ("celery-worker", [airflow, "celery", "worker", "--concurrency", "2"]),
         ):
             procs.append(stack.start(name, argv, env, run_dir))
+        for i, host in enumerate(WORKERS):
+            worker_env = {
+                **env,
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.ops.worker_hostname.hostname",
+                "NK_DASH_WORKER_HOSTNAME": host,
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(stack.free_port())
+                if i
+                else env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"],
+            }
+            argv = [airflow, "celery", "worker", "--concurrency", "2", "--celery-hostname", f"nk-worker-{i}@%h"]
+            procs.append(stack.start(f"celery-worker-{i}", argv, worker_env, run_dir))
         api = stack.AirflowApi(env["AIRFLOW__API__BASE_URL"], stack.ADMIN_USER, admin_password)
         stack.wait_until(lambda: stack.healthy(api, ("scheduler", "dag_processor")), "Airflow healthy", 120, procs)
         timings["healthy_s"] = time.monotonic() - t0
@@ -201,6 +253,16 @@ def test_backfill_seven_days_on_celery(stack_env):
     assert not failed
     assert len(runs) == _DAYS
 
+    # Both workers executed tasks: the task instances name the hostname that ran them.
+    tis = api.get("/api/v2/dags/nk_dash_daily/dagRuns/~/taskInstances", limit=1000)["task_instances"]
+    by_host: dict[str, int] = {}
+    for ti in tis:
+        if ti["state"] == "success":
+            by_host[ti["hostname"]] = by_host.get(ti["hostname"], 0) + 1
+    print(f"tasks per worker: {by_host}")
+    assert set(by_host) == set(WORKERS), by_host
+    assert stack_env["lake"].startswith("s3://")
+
     lake_totals = _lake_totals(stack_env["lake"])
     zone = ZoneInfo(_TZ)
     for day in stack.business_days(first, last):
@@ -219,6 +281,7 @@ def test_backfill_seven_days_on_celery(stack_env):
     assert int(match.group(1)) == lake_totals[day][0]
     for task, text in logs.items():
         assert stack_env["password"] not in text, f"the Odoo password leaked into the {task} log"
+    assert not (stack_env["tmp"] / "lake").exists(), "nothing of the lake on the local disk"
     on_disk = [p for p in (stack_env["tmp"] / "airflow" / "logs").rglob("*") if p.is_file()]
     assert on_disk
     leaked = [str(p) for p in on_disk if stack_env["password"] in p.read_text(errors="replace")]

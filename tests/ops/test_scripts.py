@@ -115,13 +115,14 @@ def test_compose_file_matches_the_compose_spec():
 def test_docker_compose_config(tmp_path):
     workdir = _compose_dir(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "POSTGRES"))}
-    for profile in ([], ["--profile", "demo", "--profile", "flower"]):
+    for profile in ([], ["--profile", "demo", "--profile", "flower", "--profile", "s3"]):
         res = subprocess.run(["docker-compose", *profile, "config", "--services"], cwd=workdir, env=env,
                              capture_output=True, text=True)
         assert res.returncode == 0, res.stderr
     services = set(res.stdout.split())
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
-            "airflow-triggerer", "airflow-init", "flower", "dashboard", "odoo-sim", "postgres", "redis"} <= services
+            "airflow-triggerer", "airflow-init", "flower", "dashboard", "odoo-sim", "postgres", "redis",
+            "s3", "s3-bucket"} <= services
     (workdir / ".env").write_text("STORE_TIMEZONE=UTC\n")
     res = subprocess.run(["docker-compose", "config", "-q"], cwd=workdir, env=env, capture_output=True, text=True)
     assert res.returncode != 0 and "in .env" in res.stderr, "compose must refuse to start without secrets"
