@@ -15,7 +15,6 @@ import logging
 import os
 from typing import Any
 
-from include.etl import lake
 from include.etl.config import lake_root as configured_root
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,9 @@ def s3_options_from_connection(conn_id: str) -> dict[str, Any] | None:
 def lake_root() -> str:
     """`DATA_LAKE_PATH`; for an S3 lake, the filesystem is set up from the Connection first."""
     root = configured_root()
-    if lake.is_s3(root):
+    if root.startswith("s3://"):
+        from include.etl import lake  # pyarrow: imported when a task runs, never when the DAG is parsed
+
         options = s3_options_from_connection(aws_conn_id())
         if options is None:
             log.info("no Airflow Connection %r: S3 credentials from the AWS_* environment", aws_conn_id())

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
-from include.etl import lake, quality
+from include.etl import quality
 
 
 class _OnDuckDB:
@@ -22,6 +22,8 @@ class _OnDuckDB:
     def get_db_hook(self) -> Any:
         from airflow.providers.duckdb.operators.duckdb import DuckDBExecuteQueryOperator
         from nk_lake import lake_root
+
+        from include.etl import lake
 
         hook = DuckDBExecuteQueryOperator.get_db_hook(self)  # type: ignore[arg-type]
         root = lake_root()  # sets up the S3 credentials of an S3 lake

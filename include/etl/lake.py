@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import glob
@@ -156,6 +157,8 @@ _PAUSE_BEFORE_COMMIT_S = float(os.environ.get("NK_DASH_TEST_PAUSE_BEFORE_COMMIT_
 _ORPHAN_GRACE_S = float(os.environ.get("NK_DASH_ORPHAN_GRACE_S", "3600") or 0)
 _CAS_ATTEMPTS = 60
 _s3_options: dict[str, Any] = {}
+# requests and bytes of this process's own S3 calls (put/get/head), for the receipts and bench/s3_bench.py
+S3_STATS: collections.Counter[str] = collections.Counter()
 
 
 class ConflictError(RuntimeError):
@@ -253,6 +256,7 @@ def put_bytes(path: str, data: bytes, *, if_match: str | None = None, if_none_ma
     if if_none_match:
         cond["IfNoneMatch"] = "*"
     try:
+        S3_STATS.update(put=1, bytes_put=len(data))
         answer = _s3_fs().call_s3("put_object", Bucket=bucket, Key=key, Body=data, **cond)
     except (FileExistsError, OSError) as exc:
         if cond and _precondition_failed(exc):
@@ -287,7 +291,9 @@ def get_object(path: str) -> tuple[bytes, str] | None:
 
     from fsspec.asyn import sync
 
-    return sync(fs.loop, _read), str(answer["ETag"])
+    data = sync(fs.loop, _read)
+    S3_STATS.update(get=1, bytes_got=len(data))
+    return data, str(answer["ETag"])
 
 
 def get_bytes(path: str) -> bytes:
@@ -330,6 +336,7 @@ def file_size(path: str | os.PathLike[str]) -> int:
 
 def get_object_head(path: str) -> dict[str, Any] | None:
     bucket, key = _bucket_key(path)
+    S3_STATS.update(head=1)
     try:
         return _s3_fs().call_s3("head_object", Bucket=bucket, Key=key)
     except FileNotFoundError:
@@ -412,6 +419,20 @@ class Lake:
 
         self.update_json(self.path(*CATALOG), commit)
         return published
+
+    def publish_day_from_table(self, day: date, table: tuple[str, str], data: pa.Table) -> str:
+        """Publish one day's file of one fact table from memory (imports and benchmarks)."""
+        if not self.s3:
+            return write_parquet_atomic(data, partition_file(self.root, table, day)).path
+        final = self.partition_file(table, day).removesuffix(".parquet") + f".{secrets.token_hex(6)}.parquet"
+        write_parquet(data, final)
+
+        def commit(catalog: dict[str, Any]) -> dict[str, Any]:
+            catalog.setdefault(table[1], {})[day.isoformat()] = final[len(self.root) + 1 :]
+            return catalog
+
+        self.update_json(self.path(*CATALOG), commit)
+        return final
 
     def catalog(self) -> dict[str, dict[str, str]]:
         """Published fact files by table and day (S3 lakes): the one object readers start from."""
