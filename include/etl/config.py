@@ -11,8 +11,10 @@ DEFAULT_LAKE = REPO_ROOT / "data-lake"
 
 
 def lake_root() -> str:
-    """`DATA_LAKE_PATH`: a local folder (default `data-lake/` in the repository)."""
+    """`DATA_LAKE_PATH`: a local folder (default `data-lake/` in the repository) or `s3://bucket/prefix`."""
     value = os.environ.get("DATA_LAKE_PATH", "").strip()
+    if value.startswith("s3://"):
+        return value.rstrip("/")
     return str(Path(value).expanduser().resolve()) if value else str(DEFAULT_LAKE)
 
 

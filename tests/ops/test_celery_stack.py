@@ -125,7 +125,9 @@ def stack_env(tmp_path_factory, metadata_db, redis_db, s3_lake):
     tmp = tmp_path_factory.mktemp("celery_stack")
     password = f"pw-{secrets.token_hex(8)}"  # the secret no log may show
     today = dt.datetime.now(ZoneInfo(_TZ)).date()
-    first, last = today - dt.timedelta(days=_DAYS), today - dt.timedelta(days=1)
+    # Yesterday's run may start only at 02:00 store time today (BusinessDayTimetable): between
+    # midnight and 02:00 a backfill up to yesterday waits on it, so the range ends the day before.
+    first, last = today - dt.timedelta(days=_DAYS + 1), today - dt.timedelta(days=2)
     sim = start_simulator(
         seed=7, timezone=_TZ, lines_per_day=300, start_date=(first - dt.timedelta(days=3)).isoformat(),
         password=password, api_key=f"key-{secrets.token_hex(8)}",

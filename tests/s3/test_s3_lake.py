@@ -171,3 +171,13 @@ def test_conditional_writes_on_the_test_server(s3_root, s3_server):
     table = pa.table({"a": [1, 2, 3]})
     assert lake.write_parquet(table, f"{s3_root}/t.parquet").rows == 3
     assert lake.read_table(f"{s3_root}/t.parquet").equals(table)
+
+
+def test_the_lake_setting_keeps_an_s3_url(monkeypatch):
+    from include.etl.config import lake_root
+
+    monkeypatch.setenv("DATA_LAKE_PATH", "s3://nk-lake/prod/")
+    assert lake_root() == "s3://nk-lake/prod"
+    assert lake.open_lake().s3
+    monkeypatch.setenv("DATA_LAKE_PATH", "relative/lake")
+    assert lake_root().endswith("/relative/lake") and not lake.open_lake().s3
