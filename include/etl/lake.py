@@ -149,7 +149,7 @@ def publish_file(pending: str | os.PathLike[str], target: str | os.PathLike[str]
 # `DATA_LAKE_PATH` is a local folder (the default, everything above) or `s3://bucket/prefix`.
 # Every step reaches the lake through `open_lake(root)` and the path-level helpers below, which
 # pick the protocol from the path: POSIX rename + flock on a folder, immutable objects + a
-# catalog updated by conditional writes on S3 (docs/lake-contract.md, "Commit protocol").
+# catalog updated by conditional writes on S3 (docs/lake-contract.md, "The lake on S3").
 
 S3_SCHEME = "s3://"
 CATALOG = ("_state", "catalog.json")

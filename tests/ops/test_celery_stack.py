@@ -263,7 +263,11 @@ def test_backfill_seven_days_on_celery(stack_env):
             by_host[ti["hostname"]] = by_host.get(ti["hostname"], 0) + 1
     print(f"tasks per worker: {by_host}")
     assert set(by_host) == set(WORKERS), by_host
-    assert stack_env["lake"].startswith("s3://")
+    from include.etl import lake
+
+    published = lake.Lake(stack_env["lake"]).published_files(lake.FACT_SALES)
+    assert set(published) == set(stack.business_days(first, last)), "every day is published in the S3 catalog"
+    assert not (stack.REPO_ROOT / "s3:").exists(), "no worker wrote the lake to a local folder"
 
     lake_totals = _lake_totals(stack_env["lake"])
     zone = ZoneInfo(_TZ)
