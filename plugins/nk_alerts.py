@@ -52,13 +52,23 @@ def publish_by() -> time:
 
 
 def deadline_interval() -> timedelta:
-    """From the run's logical date (the business day's midnight, store time) to the deadline next morning."""
+    """From the moment a run is queued to the deadline: a day's scheduled run is queued at 02:00
+    store time (plugins/nk_dash_timetable.py), so `publish_by()` minus that delay, within a day."""
+    from nk_dash_timetable import RUN_DELAY
+
     by = publish_by()
-    return timedelta(days=1, hours=by.hour, minutes=by.minute)
+    delta = timedelta(hours=by.hour, minutes=by.minute) - RUN_DELAY
+    return delta if delta >= timedelta(0) else delta + timedelta(days=1)
 
 
 def publish_deadline() -> Any:
-    """The DAG's Deadline Alert: the run's logical date (the day's midnight, store time) + 1 day + `publish_by()`.
+    """The DAG's Deadline Alert: `deadline_interval()` after the run was queued — for the scheduled run
+    of a day, `publish_by()` the next morning (store time).
+
+    Anchored on the queue time, not on the logical date: a backfill of past days would otherwise
+    create deadlines that are missed before their runs even start, and Airflow 3.3.2's scheduler
+    dies (`StaleDataError` on table `deadline`, seen with SQLite and PostgreSQL) when such a
+    run's success prunes a deadline it is handling at the same moment.
 
     Left out when the DAG file is parsed by `airflow dags test`: in Airflow 3.3.2, `dag.test()`
     runs a DAG that was serialized without the metadata DB, whose `deadline` holds the alert
@@ -71,7 +81,7 @@ def publish_deadline() -> Any:
     from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference
 
     return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=deadline_interval(),
         callback=AsyncCallback(deadline_missed, kwargs={"publish_by": publish_by().strftime("%H:%M")}),
         name="business day published",

@@ -11,6 +11,7 @@ from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 _DEFAULT_DELAY = datetime.timedelta(hours=2)
+RUN_DELAY = _DEFAULT_DELAY  # a day's scheduled run starts (is queued) this long after the day ends
 
 
 class BusinessDayTimetable(CronDataIntervalTimetable):

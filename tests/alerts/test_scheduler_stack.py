@@ -54,8 +54,8 @@ def deployment(tmp_path_factory, simulator, smtp):
             "AIRFLOW_CONN_ODOO_DEFAULT": simulator.conn_uri(),
             "AIRFLOW_CONN_SMTP_DEFAULT": smtp.conn_uri(),
             "NK_DASH_ALERT_EMAIL_TO": TO,
-            # The newest scheduled run is created after 02:00 store time: a 00:00 deadline has passed by then.
-            "NK_DASH_PUBLISH_BY": "00:00",
+            # The scheduled run is queued at 02:00 store time: a 02:00 deadline has passed while it runs.
+            "NK_DASH_PUBLISH_BY": "02:00",
             "NK_DASH_LOOKBACK_DAYS": "0",
             "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
@@ -102,7 +102,7 @@ def test_the_scheduled_run_loaded_the_latest_business_day(deployment):
 def test_the_deadline_alert_mails_that_the_day_is_still_missing(deployment, smtp):
     _env, _api, _root, day, _procs, _s = deployment
     msg = smtp.inbox.wait_for(lambda m: "still missing" in m["Subject"], timeout=60)
-    assert msg["Subject"] == f"[NK Dash] business day {day} is still missing: not published by 00:00 store time"
+    assert msg["Subject"] == f"[NK Dash] business day {day} is still missing: not published by 02:00 store time"
     assert msg["To"] == TO
     text = body_text(msg)
     assert f"Business day: {day}" in text

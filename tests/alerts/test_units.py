@@ -46,10 +46,13 @@ def test_failure_message_names_the_store_day_task_cause_and_log(monkeypatch):
 
 
 def test_deadline_interval_follows_the_configured_store_hour(monkeypatch):
-    assert nk_alerts.deadline_interval() == timedelta(hours=31)
+    # from the scheduled run's queue time, 02:00 store time, to the configured hour
+    assert nk_alerts.deadline_interval() == timedelta(hours=5)
     monkeypatch.setenv("NK_DASH_PUBLISH_BY", "06:30")
     assert nk_alerts.publish_by() == time(6, 30)
-    assert nk_alerts.deadline_interval() == timedelta(hours=30, minutes=30)
+    assert nk_alerts.deadline_interval() == timedelta(hours=4, minutes=30)
+    monkeypatch.setenv("NK_DASH_PUBLISH_BY", "01:00")  # before the run starts: the next night
+    assert nk_alerts.deadline_interval() == timedelta(hours=23)
 
 
 def test_a_backfill_created_after_its_deadline_does_not_alert():
@@ -62,7 +65,8 @@ def test_a_backfill_created_after_its_deadline_does_not_alert():
 def test_the_dag_has_the_deadline_when_the_scheduler_parses_it(monkeypatch):
     monkeypatch.setattr("sys.argv", ["airflow", "dag-processor"])
     alert = nk_alerts.publish_deadline()
-    assert alert.interval == timedelta(hours=31)
+    assert alert.interval == timedelta(hours=5)
+    assert type(alert.reference).__name__ == "DagRunQueuedAtDeadline"
     assert alert.callback.path == "nk_alerts.deadline_missed"
     monkeypatch.setattr("sys.argv", ["airflow", "dags", "test", "nk_dash_daily"])
     assert nk_alerts.publish_deadline() is None
