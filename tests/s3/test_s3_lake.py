@@ -181,3 +181,31 @@ def test_the_lake_setting_keeps_an_s3_url(monkeypatch):
     assert lake.open_lake().s3
     monkeypatch.setenv("DATA_LAKE_PATH", "relative/lake")
     assert lake_root().endswith("/relative/lake") and not lake.open_lake().s3
+
+
+def test_state_files_metrics_anomalies_and_weekly_summary_on_s3(s3_sim, s3_root, tmp_path):
+    """The small files of issue 13 (metrics, anomaly results) and the weekly summary work on S3 as on disk."""
+    from include.etl import anomaly, metrics, weekly
+
+    odoo = client(s3_sim)
+    local = str(tmp_path / "lake")
+    day = DAYS[-1]
+    for root in (local, s3_root):
+        tasks.run_day(odoo, day, TZ, root)
+    for root in (local, s3_root):
+        metrics.record(root, day, "publish", 1.5, {"rows_loaded": 7})
+    assert metrics.read_day(s3_root, day)["publish"]["figures"] == {"rows_loaded": 7}
+    assert metrics.recorded_days(s3_root) == metrics.recorded_days(local) == [day]
+    assert metrics.newest_published_day(s3_root) == metrics.newest_published_day(local) == day
+    published = lake.Lake(s3_root).published_files(lake.FACT_SALES)[day]
+    assert metrics.task_figures("publish", published, s3_root, day) == metrics.task_figures(
+        "publish", str(lake.partition_file(local, lake.FACT_SALES, day)), local, day
+    )
+
+    on_s3, on_disk = anomaly.check_and_record(s3_root, day), anomaly.check_and_record(local, day)
+    assert on_s3["stores"] and on_s3["stores"] == on_disk["stores"]
+    assert anomaly.read_result(s3_root) == on_s3 == anomaly.read_result(s3_root, day)
+
+    s3_summary = weekly.write_weekly_summary(s3_root, day)
+    assert s3_summary.startswith(s3_root)
+    assert lake.read_table(s3_summary).equals(lake.read_table(weekly.write_weekly_summary(local, day)))
