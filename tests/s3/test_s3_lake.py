@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -209,3 +210,21 @@ def test_state_files_metrics_anomalies_and_weekly_summary_on_s3(s3_sim, s3_root,
     s3_summary = weekly.write_weekly_summary(s3_root, day)
     assert s3_summary.startswith(s3_root)
     assert lake.read_table(s3_summary).equals(lake.read_table(weekly.write_weekly_summary(local, day)))
+
+
+def test_a_lost_race_is_retried_and_keeps_both_updates(s3_root, s3_server):
+    """Another writer slips in between our read and our conditional write: we retry on its version."""
+    path = f"{s3_root}/_state/catalog.json"
+    target = lake.Lake(s3_root)
+    target.update_json(path, lambda c: {**c, "a": 1})
+    calls = []
+
+    def change(catalog: dict) -> dict:
+        calls.append(dict(catalog))
+        if len(calls) == 1:  # the other writer commits after our read
+            target.update_json(path, lambda c: {**c, "b": 2})
+        return {**catalog, "c": 3}
+
+    assert target.update_json(path, change) == {"a": 1, "b": 2, "c": 3}
+    assert calls == [{"a": 1}, {"a": 1, "b": 2}], "the second attempt merged into the winner's version"
+    assert json.loads(lake.read_bytes(path)) == {"a": 1, "b": 2, "c": 3}
