@@ -526,4 +526,26 @@ def register_on_duckdb(con: Any, root: str | os.PathLike[str] | None = None) -> 
             con.register_filesystem(fs)
     elif is_s3(target):
         con.execute("LOAD httpfs")
+        _httpfs_secret(con, s3_options())
     return con
+
+
+def _httpfs_secret(con: Any, opts: dict[str, Any]) -> None:
+    """A DuckDB S3 secret from the same storage options (else DuckDB's own credential lookup applies)."""
+    if not opts.get("key"):
+        return
+    from urllib.parse import urlsplit
+
+    def lit(value: str) -> str:
+        return "'" + str(value).replace("'", "''") + "'"
+
+    params = [f"KEY_ID {lit(opts['key'])}", f"SECRET {lit(opts.get('secret', ''))}"]
+    if opts.get("token"):
+        params.append(f"SESSION_TOKEN {lit(opts['token'])}")
+    region = (opts.get("client_kwargs") or {}).get("region_name")
+    if region:
+        params.append(f"REGION {lit(region)}")
+    if opts.get("endpoint_url"):
+        url = urlsplit(opts["endpoint_url"])
+        params += [f"ENDPOINT {lit(url.netloc)}", "URL_STYLE 'path'", f"USE_SSL {str(url.scheme == 'https').lower()}"]
+    con.execute(f"CREATE OR REPLACE SECRET nk_dash_lake (TYPE s3, {', '.join(params)})")
