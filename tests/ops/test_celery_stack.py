@@ -87,7 +87,7 @@ def redis_db():
 def s3_lake():
     """The S3 test server and a lake root on it; this process reads it with the same credentials."""
     from include.etl import lake
-    from tests.s3.conftest import BUCKET, start_s3_server, stop_s3_server
+    from tests.s3.server import BUCKET, start_s3_server, stop_s3_server
 
     server = start_s3_server()
     lake.configure_s3(**server.options())
@@ -102,7 +102,7 @@ def _aws_connection(server) -> str:
     """The Airflow Connection `aws_default` (Amazon provider conventions) for the test server, as JSON."""
     import json
 
-    from tests.s3.conftest import KEY, REGION, SECRET
+    from tests.s3.server import KEY, REGION, SECRET
 
     return json.dumps(
         {
