@@ -614,6 +614,20 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
+# plugins/nk_dash_timetable.py: a business day's run is due at 02:00 store time the next morning
+_RUN_DELAY = dt.timedelta(hours=2)
+
+
+def last_due_day(tz: str, now: dt.datetime | None = None) -> dt.date:
+    """The newest business day whose run is due: yesterday once 02:00 store time has passed, else the day before.
+
+    Airflow does not start a run before its run_after, backfills included: asking for
+    yesterday at 01:00 store time leaves that run queued until 02:00.
+    """
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(tz))
+    return (local - _RUN_DELAY).date() - dt.timedelta(days=1)
+
+
 def up(layout: Layout, cfg: dict[str, str], *, wait: bool = True) -> int:
     """Start what is not running yet, backfill the last DEMO_DAYS days and print where to look."""
     t_start = time.monotonic()
@@ -623,9 +637,9 @@ def up(layout: Layout, cfg: dict[str, str], *, wait: bool = True) -> int:
     env = airflow_env(cfg, home=home, repo=layout.repo)
     password = ensure_admin_password(home, cfg.get("AIRFLOW_ADMIN_PASSWORD") or None)
     tz = cfg["STORE_TIMEZONE"]
-    today = dt.datetime.now(ZoneInfo(tz)).date()
     days = max(1, int(cfg["DEMO_DAYS"]))
-    first, last = today - dt.timedelta(days=days), today - dt.timedelta(days=1)
+    last = last_due_day(tz)
+    first = last - dt.timedelta(days=days - 1)
     api_url = env["AIRFLOW__API__BASE_URL"]
     dash_host, dash_port = cfg["DASH_HOST"], int(cfg["DASH_PORT"])
     dash_url = f"http://{'127.0.0.1' if dash_host in ('0.0.0.0', '::') else dash_host}:{dash_port}/"

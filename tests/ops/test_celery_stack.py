@@ -124,10 +124,9 @@ def stack_env(tmp_path_factory, metadata_db, redis_db, s3_lake):
 
     tmp = tmp_path_factory.mktemp("celery_stack")
     password = f"pw-{secrets.token_hex(8)}"  # the secret no log may show
-    today = dt.datetime.now(ZoneInfo(_TZ)).date()
-    # Yesterday's run may start only at 02:00 store time today (BusinessDayTimetable): between
-    # midnight and 02:00 a backfill up to yesterday waits on it, so the range ends the day before.
-    first, last = today - dt.timedelta(days=_DAYS + 1), today - dt.timedelta(days=2)
+    # the newest day whose run is due (before 02:00 store time yesterday's run would wait in the queue)
+    last = stack.last_due_day(_TZ)
+    first = last - dt.timedelta(days=_DAYS - 1)
     sim = start_simulator(
         seed=7, timezone=_TZ, lines_per_day=300, start_date=(first - dt.timedelta(days=3)).isoformat(),
         password=password, api_key=f"key-{secrets.token_hex(8)}",

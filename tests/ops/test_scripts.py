@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -139,3 +140,11 @@ def test_secrets_fill_makes_a_compose_ready_env(tmp_path):
         shutil.copy(REPO / "docker-compose.yaml", tmp_path / "docker-compose.yaml")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "POSTGRES"))}
         subprocess.run(["docker-compose", "config", "-q"], cwd=tmp_path, env=env, check=True)
+
+
+def test_last_due_day_waits_for_the_0200_run_time_in_store_time():
+    """Backfills ask only for days whose run is due: before 02:00 store time, yesterday's run would wait."""
+    ny = "America/New_York"
+    assert stack.last_due_day(ny, dt.datetime(2026, 12, 1, 6, 16, tzinfo=dt.UTC)) == dt.date(2026, 11, 29)  # 01:16
+    assert stack.last_due_day(ny, dt.datetime(2026, 12, 1, 7, 1, tzinfo=dt.UTC)) == dt.date(2026, 11, 30)  # 02:01
+    assert stack.last_due_day("Asia/Tokyo", dt.datetime(2026, 12, 1, 6, 16, tzinfo=dt.UTC)) == dt.date(2026, 11, 30)
