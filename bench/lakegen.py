@@ -38,27 +38,9 @@ FACT_SALES = pa.schema(
         if f.name not in schema.FACT_SALES.names
     ]
 )
-_PRODUCT_EXTRA = [
-    ("product_tmpl_id", pa.int64()),
-    ("template_name", pa.string()),
-    ("variant_values", pa.string()),
-    ("barcode", pa.string()),
-    ("product_display_name", pa.string()),
-]
-DIM_PRODUCTS = pa.schema(
-    list(schema.DIM_PRODUCTS) + [pa.field(n, t) for n, t in _PRODUCT_EXTRA if n not in schema.DIM_PRODUCTS.names]
-)
-DIM_STORES = pa.schema(
-    [
-        ("store_id", pa.int64()),
-        ("store_name", pa.string()),
-        ("company_id", pa.int64()),
-        ("company_name", pa.string()),
-        ("currency", pa.string()),
-        ("active", pa.bool_()),
-        ("source_write_date", pa.timestamp("us")),
-    ]
-)
+# The lake contract's own schemas (issue 8 added the variant columns and dim_stores).
+DIM_PRODUCTS = schema.DIM_PRODUCTS
+DIM_STORES = schema.DIM_STORES
 _VALUES = ("S", "M", "L", "XL", "XXL")
 
 
