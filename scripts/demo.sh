@@ -19,11 +19,11 @@ if [[ ! -x .venv/bin/python ]]; then
     echo "Creating .venv and installing requirements.txt (about a minute) ..."
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip uv
-    .venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.txt
+    .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements.txt
 elif ! .venv/bin/python -c "import airflow, odoorpc, dash, duckdb" 2>/dev/null; then
     echo "Installing requirements.txt into .venv ..."
     .venv/bin/python -m pip install --quiet uv
-    .venv/bin/uv pip install --quiet --python .venv/bin/python -r requirements.txt
+    .venv/bin/uv pip install --quiet --compile-bytecode --python .venv/bin/python -r requirements.txt
 fi
 
 mkdir -p .run
