@@ -3,7 +3,7 @@
 `day_figures(lines)` starts the Odoo simulator (a real JSON-RPC server on 127.0.0.1) with
 `lines` order lines per day and 5,000 products, then runs, in a fresh Python process, the
 steps of `nk_dash_daily` for one business day exactly as the tasks call them
-(`include.etl.tasks`: extract, save_raw, clean, load_fact, upsert_dims, the quality gates
+(`include.etl.tasks`: extract, save_raw, clean, load_fact, load_payments, upsert_dims, the quality gates
 of `plugins/nk_quality.py`, publish, which now also refreshes the serving snapshot). It
 reports seconds per step (their sum is "seconds"; the login and the import of Airflow's
 operators for the gates are reported apart), the time spent waiting for the source (every `execute_kw` and
@@ -31,12 +31,36 @@ REPO = Path(__file__).resolve().parents[1]
 DAY = date(2025, 3, 12)
 TZ = "Europe/Brussels"
 
+def timed_steps(client: Any, day: date, tz: Any, root: str, gates: Any = None) -> dict[str, float]:
+    """Seconds of each step of `nk_dash_daily` for one day, called exactly as the tasks call them."""
+    from include.etl import tasks
+
+    steps: dict[str, float] = {}
+
+    def step(name: str, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        steps[name] = round(time.perf_counter() - t0, 3)
+        return out
+
+    staging = step("extract", tasks.extract, client, day, tz, root)
+    raw = step("save_raw", tasks.save_raw, staging, root, day)
+    clean = step("clean", tasks.clean, raw, staging, root, day, tz)
+    pending = step("load_fact", tasks.load_fact, clean, staging, root, day)
+    step("load_payments", tasks.load_payments, staging, root, day, tz)
+    step("upsert_dims", tasks.upsert_dims, staging, root)
+    if gates is not None:
+        step("quality_gates", gates, pending, tasks.dim_products_path(root), day)
+    step("publish", tasks.publish, staging, pending, root, day)
+    return steps
+
+
 _CHILD = r"""
 import json, resource, sys, time
 from datetime import date
 from zoneinfo import ZoneInfo
 import odoorpc
-from include.etl import tasks
+from bench.etl_bench import timed_steps
 from include.etl.odoo_client import OdooClient, OdooSettings
 
 port, db, login, password, day, lake_root = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
@@ -67,19 +91,7 @@ client = OdooClient(OdooSettings(host="127.0.0.1", port=int(port), database=db, 
                                  timeout=120)).connect()
 connect_s = time.perf_counter() - t0
 waited[0] = 0.0
-def step(name, fn, *args):
-    t0 = time.perf_counter()
-    out = fn(*args)
-    steps[name] = round(time.perf_counter() - t0, 3)
-    return out
-staging = step("extract", tasks.extract, client, day, tz, lake_root)
-raw = step("save_raw", tasks.save_raw, staging, lake_root, day)
-clean = step("clean", tasks.clean, raw, staging, lake_root, day, tz)
-pending = step("load_fact", tasks.load_fact, clean, staging, lake_root, day)
-step("upsert_dims", tasks.upsert_dims, staging, lake_root)
-if run_gates is not None:
-    step("quality_gates", run_gates, pending, tasks.dim_products_path(lake_root), day)
-step("publish", tasks.publish, staging, pending, lake_root, day)
+steps.update(timed_steps(client, day, tz, lake_root, run_gates))
 total = sum(v for v in steps.values() if isinstance(v, float))
 import pyarrow.parquet as pq
 from include.etl import lake

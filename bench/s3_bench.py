@@ -72,25 +72,9 @@ def _requests(log_path: Path, since: int) -> tuple[dict[str, int], int]:
 
 
 def _load_day(client: Any, root: str, gates: Any) -> dict[str, float]:
-    from include.etl import tasks
+    from bench.etl_bench import timed_steps
 
-    tz = ZoneInfo(TZ)
-    steps: dict[str, float] = {}
-
-    def step(name: str, fn: Any, *args: Any) -> Any:
-        t0 = time.perf_counter()
-        out = fn(*args)
-        steps[name] = round(time.perf_counter() - t0, 3)
-        return out
-
-    staging = step("extract", tasks.extract, client, DAY, tz, root)
-    raw = step("save_raw", tasks.save_raw, staging, root, DAY)
-    clean = step("clean", tasks.clean, raw, staging, root, DAY, tz)
-    pending = step("load_fact", tasks.load_fact, clean, staging, root, DAY)
-    step("load_payments", tasks.load_payments, staging, root, DAY, tz)
-    step("upsert_dims", tasks.upsert_dims, staging, root)
-    step("quality_gates", gates, pending, tasks.dim_products_path(root), DAY)
-    step("publish", tasks.publish, staging, pending, root, DAY)
+    steps = timed_steps(client, DAY, ZoneInfo(TZ), root, gates)
     steps["total"] = round(sum(steps.values()), 3)
     return steps
 
