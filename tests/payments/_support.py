@@ -7,8 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from include.etl.business_day import day_window_utc, odoo_datetime
-from include.etl.odoo_client import OdooClient, OdooSettings
+from include.etl.odoo_client import OdooClient
 from odoo_sim.testing import SimulatorProcess
+from tests.resilience._support import settings
 
 TZ_NAME = "Europe/Brussels"
 TZ = ZoneInfo(TZ_NAME)
@@ -27,19 +28,8 @@ DAYS = [date(2025, 3, 27) + timedelta(days=i) for i in range(7)]
 
 
 def client(sim: SimulatorProcess, **overrides: Any) -> OdooClient:
-    base: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": sim.port,
-        "database": sim.db,
-        "login": sim.login,
-        "secret": sim.password,
-        "timeout": 5,
-        "backoff_base": 0.05,
-        "max_attempts": 3,
-        "conn_id": "odoo_payments",
-    }
-    base.update(overrides)
-    return OdooClient(OdooSettings(**base)).connect()
+    options = {"timeout": 5, "max_attempts": 3, "conn_id": "odoo_payments", **overrides}
+    return OdooClient(settings(sim, **options)).connect()
 
 
 def window(day: date) -> tuple[str, str]:
