@@ -128,13 +128,9 @@ class ExtractSummary:
     server_version: str
 
 
-def check_schema(client: OdooClient) -> None:
-    """Fail loudly when the source lacks a field or changed its type, rather than load NULLs.
-
-    The schema is read from `fields_get`, never inferred from the version number: money fields
-    are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
-    """
-    for model, expected in EXPECTED_TYPES.items():
+def check_fields(client: OdooClient, expected_types: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """Fail loudly when the source lacks one of these fields or changed its type, rather than load NULLs."""
+    for model, expected in expected_types.items():
         fields = client.fields(model)
         for name, types in expected.items():
             if name not in fields:
@@ -147,6 +143,15 @@ def check_schema(client: OdooClient) -> None:
                     f"source schema changed: {model}.{name} is '{fields[name].get('type')}', "
                     f"expected {' or '.join(types)}"
                 )
+
+
+def check_schema(client: OdooClient) -> None:
+    """The order and line fields the ETL reads, and the order states it can classify.
+
+    The schema is read from `fields_get`, never inferred from the version number: money fields
+    are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
+    """
+    check_fields(client, EXPECTED_TYPES)
     selection = order_states(client)
     if selection and (unknown := unknown_states(selection)):
         raise OdooSchemaError(

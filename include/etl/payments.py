@@ -31,9 +31,9 @@ import pyarrow as pa
 from include.etl import lake, quality, schema
 from include.etl.business_day import parse_odoo_datetime, to_local
 from include.etl.clean import Invalid, m2o, money
-from include.etl.extract import load_records, load_staging
+from include.etl.extract import check_fields, load_records, load_staging
 from include.etl.fact import ReconciliationError
-from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
+from include.etl.odoo_client import OdooClient, Record
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,12 @@ class PaymentReconciliationError(ReconciliationError):
     """The day's payments differ from Odoo's order totals beyond the stores' cash rounding."""
 
 
-def check_schema(client: OdooClient) -> None:
-    """Fail loudly when pos.payment / pos.session lack a field or changed its type."""
-    for model, expected in EXPECTED_TYPES.items():
-        fields = client.fields(model)
-        for name, types in expected.items():
-            if fields.get(name, {}).get("type") not in types:
-                raise OdooSchemaError(
-                    f"source schema changed: {model}.{name} is "
-                    f"{fields[name].get('type') if name in fields else 'missing'!r}, expected {' or '.join(types)} "
-                    f"(Odoo {client.server_version}); refusing to load payments without it"
-                )
-
-
 def extract(client: OdooClient, window: tuple[str, str]) -> dict[str, list[Record]]:
     """The day's payments (by their order's date_order), their methods and the sessions started that day.
 
     Paged `search_read` for payments and sessions, one batched `read` for the methods.
     """
-    check_schema(client)
+    check_fields(client, EXPECTED_TYPES)
     payments = client.search_read_all(
         "pos.payment",
         [("pos_order_id.date_order", ">=", window[0]), ("pos_order_id.date_order", "<", window[1])],
