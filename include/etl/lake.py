@@ -14,7 +14,7 @@ import random
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,6 +113,14 @@ def _writer_alive(tmp: Path) -> bool:
     return True
 
 
+def _temp_files(base: Path) -> Iterator[Path]:
+    """Temp files under `base`; folders that vanish meanwhile (a parallel run's staging) are skipped."""
+    for folder, _dirs, names in os.walk(base):  # os.walk ignores a folder it can no longer list
+        for name in names:
+            if name.startswith(".") and _TMP_MARK in name:
+                yield Path(folder, name)
+
+
 def clean_stale_temp_files(folder: str | os.PathLike[str], older_than_s: float = _STALE_TMP_SECONDS) -> list[str]:
     """Remove temp files of writers that died (kill -9 included).
 
@@ -124,7 +132,7 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], older_than_s: float =
     base = Path(folder)
     if not base.exists():
         return removed
-    for tmp in base.rglob(f".*{_TMP_MARK}*"):
+    for tmp in _temp_files(base):
         try:
             if not _writer_alive(tmp) or now - tmp.stat().st_mtime >= older_than_s:
                 tmp.unlink()

@@ -54,3 +54,23 @@ def test_views_of_an_empty_lake_have_the_contract_columns(tmp_path):
     cols = [c[0] for c in con.sql("describe fact_sales").fetchall()]
     assert {"date", "product_id", "quantity", "revenue"} <= set(cols)
     assert "product_category" in [c[0] for c in con.sql("describe dim_products").fetchall()]
+
+
+def test_cleaning_ignores_a_folder_another_worker_removes_meanwhile(tmp_path, monkeypatch):
+    """A parallel run deletes its `_staging/<day>` while this run walks the lake (CI, stop 14)."""
+    gone = tmp_path / "_staging" / "2025-01-05"
+    gone.mkdir(parents=True)
+    stale = tmp_path / "_staging" / "2025-01-06" / ".x.parquet.tmp-1-dead"
+    stale.parent.mkdir()
+    stale.write_bytes(b"half")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    real_scandir = os.scandir
+
+    def scandir_after_removal(path="."):
+        if os.fspath(path) == str(gone):
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir_after_removal)
+    assert lake.clean_stale_temp_files(tmp_path) == [str(stale)]
