@@ -6,6 +6,7 @@ the lake's readers; the next tasks turn it into the raw, clean and star-schema f
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -362,7 +363,16 @@ def clean_stale_staging(lake_root: str, older_than_s: float = _STALE_STAGING_SEC
     base = Path(lake_root, STAGING)
     if not base.exists():
         return
-    for run_dir in base.glob("*/*"):
-        if now - run_dir.stat().st_mtime > older_than_s:
-            log.info("removing stale staging folder %s", run_dir)
-            shutil.rmtree(run_dir, ignore_errors=True)
+    for day_dir in _listing(base):  # a parallel run may remove its folders while we look
+        for run_dir in _listing(day_dir):
+            with contextlib.suppress(FileNotFoundError):
+                if now - run_dir.stat().st_mtime > older_than_s:
+                    log.info("removing stale staging folder %s", run_dir)
+                    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _listing(folder: Path) -> list[Path]:
+    try:
+        return [Path(entry.path) for entry in os.scandir(folder) if entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []

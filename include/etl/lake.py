@@ -360,9 +360,8 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
             fs.rm(keys)
         return
     shutil.rmtree(path, ignore_errors=True)
-    parent = Path(path).parent
-    if parent.exists() and not any(parent.iterdir()):
-        parent.rmdir()
+    with contextlib.suppress(OSError):  # gone already, or a parallel run put a folder in it
+        Path(path).parent.rmdir()  # only when empty
 
 
 def list_objects(prefix: str) -> dict[str, dict[str, Any]]:
