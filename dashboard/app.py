@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dash import Dash, dcc, html
 
-from dashboard import ids
+from dashboard import auth, ids
 from dashboard.pages import overview
 
 _ASSETS = Path(__file__).with_name("assets")
@@ -28,6 +28,7 @@ def shell() -> html.Div:
                         className="brand",
                     ),
                     html.Div("Loading…", id=ids.FRESHNESS, className="freshness"),
+                    auth.user_badge(),
                 ],
                 className="header",
             ),
@@ -46,5 +47,6 @@ def create_app() -> Dash:
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    auth.protect(app)  # a login whenever the dashboard listens beyond loopback (dashboard/auth.py)
     app.layout = shell
     return app

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -229,6 +229,10 @@ def resolve_filters(raw: Mapping[str, object], info: LakeInfo) -> Filters:
         store_id = int(store_text)
         if store_id not in {sid for sid, _name in info.stores}:
             raise InvalidFilter(f"there is no store {store_id} in the lake")
+    scope = _store_scope()  # a shop manager sees their store only (dashboard/auth.py)
+    if scope is not None and store_id not in (None, scope):
+        raise InvalidFilter(f"store {store_id} is not yours to see")
+    store_id = store_id if scope is None else scope
 
     category = _clean(raw, "category")
     if category is not None and category not in info.categories:
@@ -312,7 +316,15 @@ def _cached(cur: duckdb.DuckDBPyConnection, key: str, compute: Callable[[], T]) 
 
 def lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
     """Loaded days, last sale day, stores, categories and brands: once per version of the lake."""
-    return _cached(cur, "lake_info", lambda: _lake_info(cur, root))
+    info = _cached(cur, "lake_info", lambda: _lake_info(cur, root))
+    scope = _store_scope()  # the store list a restricted user sees holds their store only
+    return info if scope is None else replace(info, stores=tuple(s for s in info.stores if s[0] == scope))
+
+
+def _store_scope() -> int | None:
+    from dashboard.auth import store_scope  # imports flask lazily; None outside a request
+
+    return store_scope()
 
 
 def _lake_info(cur: duckdb.DuckDBPyConnection, root: str) -> LakeInfo:
