@@ -801,7 +801,7 @@ def main(argv: list[str] | None = None) -> int:
     layout = Layout()
     if args.command == "secrets":  # fresh values for .env (docker compose)
         values = {**generate_secrets(), "AIRFLOW_ADMIN_PASSWORD": secrets.token_urlsafe(12),
-                  "POSTGRES_PASSWORD": secrets.token_urlsafe(24)}
+                  "POSTGRES_PASSWORD": secrets.token_urlsafe(24), "DASH_SECRET_KEY": secrets.token_urlsafe(48)}
         if args.fill is None:
             print("".join(f"{k}={v}\n" for k, v in values.items()), end="")
         else:

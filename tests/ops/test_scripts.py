@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scripts import stack
 
 REPO = Path(__file__).resolve().parents[2]
 _SECRET_VARS = (
     "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW_ADMIN_PASSWORD", "POSTGRES_PASSWORD",
+    "AIRFLOW_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "DASH_SECRET_KEY",
 )
 
 
@@ -124,6 +125,19 @@ def test_docker_compose_config(tmp_path):
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
             "airflow-triggerer", "airflow-init", "flower", "dashboard", "odoo-sim", "postgres", "redis",
             "s3", "s3-bucket"} <= services
+    # The dashboard is reached only through the TLS proxy, and asks for its own login there.
+    res = subprocess.run(["docker-compose", "config"], cwd=workdir, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    config = yaml.safe_load(res.stdout)["services"]
+    dashboard, caddy = config["dashboard"], config["caddy"]
+    assert "ports" not in dashboard, "the dashboard must not be published directly"
+    targets = {str(p["target"]) if isinstance(p, dict) else p.split(":")[-1].split("/")[0] for p in caddy["ports"]}
+    assert targets == {"80", "443"}, caddy["ports"]
+    assert dashboard["environment"]["DASH_AUTH"] == "on"
+    assert dashboard["environment"]["DASH_USERS_FILE"] == "/run/secrets/dash_users"
+    assert dashboard["environment"]["DASH_SECRET_KEY"] == "test-dash_secret_key"
+    assert [s["source"] for s in dashboard["secrets"]] == ["dash_users"]
+    assert "reverse_proxy dashboard:8050" in (REPO / "docker" / "Caddyfile").read_text()
     (workdir / ".env").write_text("STORE_TIMEZONE=UTC\n")
     res = subprocess.run(["docker-compose", "config", "-q"], cwd=workdir, env=env, capture_output=True, text=True)
     assert res.returncode != 0 and "in .env" in res.stderr, "compose must refuse to start without secrets"
