@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard.auth import store_scope
 from include.etl.anomaly import latest_anomalies
 
 BANNER_ID = "anomaly-banner"
@@ -35,7 +36,8 @@ def describe(anomaly: dict) -> str:
 
 
 def banner(lake_root: str) -> html.Div | None:
-    anomalies = latest_anomalies(lake_root)
+    scope = store_scope()  # a shop manager hears about their own store only (dashboard/auth.py)
+    anomalies = [a for a in latest_anomalies(lake_root) if scope is None or a.get("store_id") == scope]
     if not anomalies:
         return None
     day = anomalies[0]["day"]

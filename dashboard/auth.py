@@ -1,7 +1,8 @@
 """Who may look: a server-rendered login form (Flask-Login), users from a file, sessions that expire.
 
 On whenever the dashboard listens beyond loopback (`DASH_HOST`), or with `DASH_AUTH=on`.
-Then every request but `/login` and `/logout` needs a logged-in session: a page GET is
+Then every request but `/login` and `/logout` (answered by the gate itself, before any
+hook of Dash) needs a logged-in session: a page GET is
 redirected to `/login?next=...`, anything else (layout, callbacks and with them every CSV
 download, component suites, assets) answers 401. Settings (README "Putting the dashboard
 on the internet"): `DASH_USERS_FILE`, `DASH_SECRET_KEY`, `DASH_SESSION_MINUTES` (720),
@@ -172,9 +173,8 @@ def protect(app) -> bool:  # noqa: ANN001  (a dash.Dash; not imported here to ke
     state = _State(store, minutes * 60)
     manager.user_loader(lambda user_id: _load_user(state, user_id))
     server.extensions[_EXTENSION] = state
-    server.add_url_rule("/login", "nk_dash_login", _login, methods=["GET", "POST"])
-    server.add_url_rule("/logout", "nk_dash_logout", _logout, methods=["GET", "POST"])
-    # First of all hooks: nothing of Dash runs for a request without a login.
+    # First of all hooks: nothing of Dash runs for a request without a login, and /login and
+    # /logout are answered right here (so Dash's first-request setup never runs for a stranger).
     server.before_request_funcs.setdefault(None, []).insert(0, _gate)
     log.info(
         "login required: %d user(s) in %s, sessions of %g min, secure cookie %s",
@@ -222,8 +222,8 @@ def _gate():  # noqa: ANN202
     from flask import Response, redirect, request, session
     from flask_login import current_user
 
-    if request.path in _OPEN_PATHS:
-        return None
+    if request.path in _OPEN_PATHS and request.method in ("GET", "HEAD", "POST"):
+        return _login() if request.path == "/login" else _logout()
     if current_user.is_authenticated:
         session.permanent = True
         return None
@@ -246,7 +246,7 @@ def _login():  # noqa: ANN202
 
     state: _State = current_app.extensions[_EXTENSION]
     target = _safe_next(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":
         if current_user.is_authenticated:
             return redirect(target)
         return _form(target)
@@ -362,7 +362,11 @@ def user_badge():  # noqa: ANN201
     if not user:  # auth off, or Dash validating its layout while serving /login
         return html.Div(id="auth-user")
     return html.Div(
-        [html.Span(user.name, id="auth-user-name"), " · ", html.A("Log out", href="/logout", id="auth-logout")],
+        [
+            html.Span(user.name, id="auth-user-name"),
+            " · ",
+            html.A("Log out", href="/logout", id="auth-logout", style={"color": "inherit"}),
+        ],
         id="auth-user",
         style={"fontSize": "0.9rem", "whiteSpace": "nowrap", "marginLeft": "auto"},
     )

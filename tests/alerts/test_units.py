@@ -158,7 +158,7 @@ def test_compose_monitoring_profile(tmp_path):
     shutil.copy(REPO / "docker-compose.yaml", tmp_path / "docker-compose.yaml")
     text = (REPO / ".env.example").read_text()
     text = re.sub(r"^(AIRFLOW__CORE__FERNET_KEY|AIRFLOW__API_AUTH__JWT_SECRET|AIRFLOW__API__SECRET_KEY|"
-                  r"AIRFLOW_ADMIN_PASSWORD|POSTGRES_PASSWORD)=$", r"\1=test-secret", text, flags=re.M)
+                  r"AIRFLOW_ADMIN_PASSWORD|POSTGRES_PASSWORD|DASH_SECRET_KEY)=$", r"\1=test-secret", text, flags=re.M)
     (tmp_path / ".env").write_text(text)
     res = subprocess.run(["docker-compose", "--profile", "monitoring", "config", "--services"], cwd=tmp_path,
                          capture_output=True, text=True)

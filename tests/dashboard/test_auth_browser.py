@@ -232,11 +232,15 @@ def test_a_shop_manager_on_a_phone_sees_only_their_store(server: str, browser, a
     page = context.new_page()
     page.goto(server)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the form fits a phone
+    (REPO / "artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(REPO / "artifacts" / "login-phone.png"))
     _log_in(page, server, "ghent", accounts[1]["ghent"])
     start = END - timedelta(days=29)
     revenue = page.locator("#kpi-revenue")
     expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END, store=2))["revenue"]), timeout=_WAIT_MS)
     expect(page.locator("#filter-store")).to_contain_text("Ghent Korenmarkt")
+    expect(page.locator("#auth-user-name")).to_have_text("ghent")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the badge fits the header
     page.locator("#filter-store").click()
     expect(page.get_by_role("option", name="Ghent Korenmarkt")).to_be_visible()
     shown = [text for text in page.get_by_role("option").all_inner_texts() if text in STORES.values()]

@@ -241,3 +241,29 @@ def test_store_scope_restricts_filters_and_store_list(auth_env: Path, fake_lake:
         assert len(queries.read_lake_info(str(fake_lake)).stores) == 3
     with server.test_request_context("/"), pytest.raises(PermissionError):
         auth.store_scope()  # anonymous inside a protected app: fail closed
+
+
+def test_the_anomaly_banner_tells_a_shop_manager_about_their_store_only(auth_env: Path, tmp_path: Path) -> None:
+    from datetime import date
+
+    from dashboard.anomaly_banner import banner
+    from include.etl import anomaly
+
+    path = anomaly.anomalies_file(str(tmp_path), date(2025, 1, 6))
+    path.parent.mkdir(parents=True)
+    flagged = [
+        {"day": "2025-01-06", "store_id": sid, "store_name": name, "figure": "revenue", "value": 312.4,
+         "median": 1204.1, "zscore": -4.2}
+        for sid, name in ((1, "Brussels"), (2, "Ghent"))
+    ]  # fmt: skip
+    path.write_text(json.dumps({"day": "2025-01-06", "stores": [], "anomalies": flagged}))
+    assert len(banner(str(tmp_path)).children[2].children) == 2  # no request: every store
+    server = create_app().server
+    found = users.load(auth_env)
+    with server.test_request_context("/"):
+        login_user(auth._login_user_class()(found["ghent"]))
+        items = [li.children for li in banner(str(tmp_path)).children[2].children]
+        assert len(items) == 1 and items[0].startswith("Ghent:")
+        flagged.pop()
+        path.write_text(json.dumps({"day": "2025-01-06", "stores": [], "anomalies": flagged}))
+        assert banner(str(tmp_path)) is None  # only another store was unusual
