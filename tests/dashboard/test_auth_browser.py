@@ -268,8 +268,10 @@ def test_an_idle_session_expires(tmp_path_factory, fake_lake: Path, accounts, br
         assert _fetch(base + "_dash-layout", cookie=cookie)[0] == 200
         time.sleep(4.5)
         assert _fetch(base + "_dash-layout", cookie=cookie)[0] == 401  # the server refuses the old cookie
+        page.locator("#filter-reset").click()  # the page stayed open: its next callback is refused ...
+        expect(page).to_have_url(re.compile(r"/login\?next=%2F"))  # ... and sends the user to the form
         page.goto(base)
-        expect(page).to_have_url(re.compile(r"/login\?next="))  # and the browser dropped it
+        expect(page).to_have_url(re.compile(r"/login\?next="))  # the browser dropped the cookie too
         context.close()
     finally:
         short.close()
