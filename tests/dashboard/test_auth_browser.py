@@ -256,17 +256,18 @@ def test_a_shop_manager_on_a_phone_sees_only_their_store(server: str, browser, a
 def test_an_idle_session_expires(tmp_path_factory, fake_lake: Path, accounts, browser) -> None:  # noqa: ANN001
     from playwright.sync_api import expect
 
-    short = _serve(tmp_path_factory, fake_lake, accounts[0], DASH_SESSION_MINUTES="0.05")  # 3 s
+    short = _serve(tmp_path_factory, fake_lake, accounts[0], DASH_SESSION_MINUTES="0.1")  # 6 s
     base = next(short)
     try:
         context = browser.new_context()
         page = context.new_page()
         page.goto(base)
-        _log_in(page, base, "anna", accounts[1]["anna"])
-        expect(page.locator("#kpi-revenue")).not_to_have_text("—", timeout=_WAIT_MS)
-        cookie = next(c["value"] for c in context.cookies() if c["name"] == _COOKIE)
+        with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST") as login:
+            _log_in(page, base, "anna", accounts[1]["anna"])
+        cookie = re.search(_COOKIE + r"=([^;]+)", login.value.all_headers()["set-cookie"]).group(1)
         assert _fetch(base + "_dash-layout", cookie=cookie)[0] == 200
-        time.sleep(4.5)
+        expect(page.locator("#kpi-revenue")).not_to_have_text("—", timeout=_WAIT_MS)
+        time.sleep(7.5)  # idle: no request renews the session
         assert _fetch(base + "_dash-layout", cookie=cookie)[0] == 401  # the server refuses the old cookie
         page.locator("#filter-reset").click()  # the page stayed open: its next callback is refused ...
         expect(page).to_have_url(re.compile(r"/login\?next=%2F"))  # ... and sends the user to the form
