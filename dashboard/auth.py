@@ -15,6 +15,7 @@ when the user's password changes or the user is removed from the file.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -37,6 +38,7 @@ _DEFAULT_MINUTES = 720.0
 _FAIL_DELAY_S = 0.4
 _FREE_TRIES = 5
 _TRY_WINDOW_S = 15 * 60
+_FIRST_WAIT_S = 15.0
 _MAX_WAIT_S = 300.0
 _WRONG = "Wrong user or password."
 
@@ -68,7 +70,7 @@ def required(host: str | None = None) -> bool:
 
 @dataclass
 class _Throttle:
-    """After a few wrong passwords for one name, each further try waits longer (up to 5 min)."""
+    """After 5 wrong passwords for one name, a wait before the next try: 15 s, doubling, at most 5 min."""
 
     fails: dict[str, tuple[int, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,7 +80,7 @@ class _Throttle:
             count, last = self.fails.get(name, (0, 0.0))
             if count < _FREE_TRIES or now - last > _TRY_WINDOW_S:
                 return 0.0
-            return max(0.0, last + min(2.0 ** (count - _FREE_TRIES), _MAX_WAIT_S) - now)
+            return max(0.0, last + min(_FIRST_WAIT_S * 2.0 ** (count - _FREE_TRIES), _MAX_WAIT_S) - now)
 
     def failed(self, name: str, now: float) -> None:
         with self.lock:
@@ -189,6 +191,7 @@ def protect(app) -> bool:  # noqa: ANN001  (a dash.Dash; not imported here to ke
 # --------------------------------------------------------------------------- requests
 
 
+@functools.cache
 def _login_user_class():  # noqa: ANN202
     from flask_login import UserMixin
 
@@ -237,6 +240,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path of this site: never `//host` or `https://host` (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    if any(c.isspace() or not c.isprintable() for c in target):  # browsers drop tabs: "/\t/evil" is "//evil"
+        return "/"
     return target
 
 
@@ -253,7 +258,7 @@ def _login():  # noqa: ANN202
     name = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
     token = request.form.get("csrf") or ""
-    if not hmac.compare_digest(token, session.get("csrf", "")):
+    if not token or not hmac.compare_digest(token.encode(), str(session.get("csrf", "")).encode()):
         return _form(target, "The form expired; please try again.", status=400)
     now = time.monotonic()
     wait = state.throttle.wait_s(name.lower(), now)

@@ -210,6 +210,46 @@ def test_password_change_or_removal_ends_sessions(auth_env: Path, passwords: dic
     assert client.get("/_dash-layout").status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/?store=2", "/?store=2"),
+        ("/stores", "/stores"),
+        ("//evil.example.com/", "/"),
+        ("https://evil.example.com/", "/"),
+        ("/\\evil.example.com", "/"),
+        ("/\t/evil.example.com", "/"),
+        (None, "/"),
+    ],
+)
+def test_next_stays_on_this_site(target: str | None, expected: str) -> None:
+    assert auth._safe_next(target) == expected
+
+
+def test_a_form_without_its_token_is_refused(auth_env: Path, passwords: dict[str, str]) -> None:
+    client = create_app().server.test_client()  # a fresh browser: no token in its session either
+    res = client.post("/login", data={"username": "anna", "password": passwords["anna"], "csrf": ""})
+    assert res.status_code == 400
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_the_wait_after_wrong_passwords_doubles_up_to_five_minutes() -> None:
+    throttle = auth._Throttle()
+    for i in range(auth._FREE_TRIES):
+        assert throttle.wait_s("anna", 100.0 + i) == 0
+        throttle.failed("anna", 100.0 + i)
+    last = 100.0 + auth._FREE_TRIES - 1
+    assert throttle.wait_s("anna", last) == 15
+    throttle.failed("anna", last)
+    assert throttle.wait_s("anna", last) == 30
+    for _ in range(10):
+        throttle.failed("anna", last)
+    assert throttle.wait_s("anna", last) == 300
+    assert throttle.wait_s("anna", last + 301) == 0
+    throttle.succeeded("anna")
+    assert throttle.wait_s("anna", last) == 0
+
+
 def test_guessing_is_slowed_down(auth_env: Path, passwords: dict[str, str]) -> None:
     client = create_app().server.test_client()
     codes = [_login(client, "anna", f"guess-{i}").status_code for i in range(auth._FREE_TRIES + 1)]
