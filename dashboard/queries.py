@@ -978,6 +978,9 @@ def _choice_ids(cur: duckdb.DuckDBPyConnection, choice: ProductChoice) -> list[t
 def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.DataFrame]:
     """Every figure of the products page for `product_ids`, from one scan of the period's fact files.
 
+    Returns `{"rollups": {(part, is_current): [row, ...]}}` where part is day, day_product,
+    store, hour, product or total.
+
     The serving summaries hold quantity and revenue per product but not margin, discounts,
     refunds or hours, so this reads the lines of the period and of the compared period,
     keeping only the chosen products (a few files of ≈ 10k lines each per month).
@@ -987,10 +990,9 @@ def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.Data
     prev_lo, prev_hi = f.previous
     days = [d for d in _day_list(f.start, f.end) + _day_list(prev_lo, prev_hi) if d in reader.info.loaded_days]
     files = partition_files(reader.info.root, lake.FACT_SALES, sorted(set(days)))
-    empty = pd.DataFrame(columns=["part", "date", "store_id", "local_hour", "product_id", "is_current"])
     if not files or not product_ids:
-        return {"rollups": empty}
-    df = reader.cur.execute(
+        return {"rollups": {}}
+    result = reader.cur.execute(
         """
         WITH lines AS (
             SELECT date, store_id, CAST(local_hour AS INTEGER) AS local_hour, product_id, order_id, quantity,
@@ -1024,8 +1026,13 @@ def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.Data
             "plo": prev_lo,
             "phi": prev_hi,
         },
-    ).df()
-    return {"rollups": df}
+    )
+    names = [d[0] for d in result.description]
+    parts: dict[tuple[str, bool], list[dict]] = {}
+    for row in result.fetchall():
+        record = dict(zip(names, row, strict=True))
+        parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+    return {"rollups": parts}
 
 
 def load_product(raw: Mapping[str, object], product: object, root: str | None = None) -> Page:
@@ -1036,7 +1043,13 @@ def load_product(raw: Mapping[str, object], product: object, root: str | None = 
         if choice is None:
             return
         variants = _choice_ids(reader.cur, choice)
-        page.data = {"choice": choice, "variants": variants, **product_detail(reader, [p for p, _n in variants])}
+        label = dict(product_options(reader.cur)).get(choice.value) or (variants[0][1] if variants else choice.value)
+        page.data = {
+            "choice": choice,
+            "label": label,
+            "variants": variants,
+            **product_detail(reader, [p for p, _n in variants]),
+        }
         page.currencies = reader.info.currencies
 
     page = load_page("products", raw, build, root, category=None, brand=None)

@@ -9,17 +9,23 @@ from typing import Any
 
 import pytest
 from dashboard_fake_lake import (
+    BIG_END,
+    BIG_START,
+    DESK_TEMPLATE,
+    DESK_VARIANTS,
+    END,
     MISSING_DAY,
     STORES,
     YEAR_BEFORE_MISSING,
     ZERO_SALES_DAY,
+    big_select,
     cash_difference,
     select,
     totals,
 )
 
 from dashboard import queries
-from dashboard.pages import stores
+from dashboard.pages import products, stores
 
 FEB_1, FEB_14 = date(2025, 2, 1), date(2025, 2, 14)
 RAW = {"start": str(FEB_1), "end": str(FEB_14)}
@@ -108,3 +114,86 @@ def test_stores_page_without_last_year_or_data(lake_env: Path) -> None:
     assert "No day of this period is loaded" in _text(outside["messages"])
     bad = _stores({"store": "99"})
     assert "Invalid filter" in _text(bad["messages"]) and bad["rows"] == []
+
+
+# ------------------------------------------------------------------ products
+
+
+def _products(raw: dict, product: str | None, split: str = "together") -> dict[str, Any]:
+    return dict(zip(products.RENDER_OUTPUTS, products.render(raw, product, split), strict=True))
+
+
+def _card(shown: dict, name: str) -> str:
+    for card in shown["kpis"]:
+        value = card.children[1]
+        if value.id == f"kpi-product-{name}":
+            return value.title or value.children
+    raise AssertionError(name)
+
+
+def test_one_product_matches_its_lines(lake_env: Path, lake_rows: list[dict]) -> None:
+    start = END - timedelta(days=29)
+    mine = [r for r in select(lake_rows, start, END) if r["product_id"] == 101]
+    expected = totals(mine)
+    assert expected["refund_lines"] and expected["discounts"]  # the point of picking this one
+    page = queries.load_product({}, "p:101")
+    total = page.data["rollups"][("total", True)][0]
+    assert _cents(total["revenue"]) == expected["revenue"] and int(total["orders"]) == expected["orders"]
+    assert _cents(total["margin"]) == expected["margin"] and _cents(total["discounts"]) == expected["discounts"]
+    assert _cents(total["refunds"]) == expected["refunds"]
+    assert Decimal(str(total["qty"])) == expected["units"]
+    shown = _products({}, "p:101")
+    assert _card(shown, "revenue") == f"€{expected['revenue']:,.2f}"
+    assert _card(shown, "refunds") == f"-€{-expected['refunds']:,.2f}"
+    hours = {r["Hour"]: r["Revenue (EUR)"] for r in shown["hours_rows"]}
+    for hour in {r["local_hour"] for r in mine}:
+        part = sum((r["revenue"] for r in mine if r["local_hour"] == hour), Decimal(0))
+        assert _cents(hours[f"{hour:02d}h"]) == part
+    assert sum(Decimal(str(r["Revenue (EUR)"])) for r in shown["stores_rows"]) == expected["revenue"]
+    trend = shown["trend_rows"]
+    assert len(trend) == 30 and [r["Revenue (EUR)"] for r in trend] == shown["trend"]["data"][0]["y"]
+    assert next(r for r in trend if r["Date"] == str(MISSING_DAY))["Revenue (EUR)"] is None
+    assert shown["rows"][0]["name"] == "Product 101" and shown["rows"][0]["refunds"] == float(expected["refunds"])
+
+
+def test_product_page_follows_the_store_filter(lake_env: Path, lake_rows: list[dict]) -> None:
+    start = END - timedelta(days=29)
+    mine = [r for r in select(lake_rows, start, END, store=3) if r["product_id"] == 101]
+    shown = _products({"store": "3"}, "p:101")
+    assert _card(shown, "revenue") == f"€{totals(mine)['revenue']:,.2f}"
+    assert {r["Store"] for r in shown["stores_rows"]} <= {STORES[3]}
+
+
+def test_product_page_messages(lake_env: Path) -> None:
+    assert "Search a product or template" in _text(_products({}, None)["messages"])
+    assert "not known" in _text(_products({}, "x:1; DROP")["messages"])
+    day = str(ZERO_SALES_DAY)
+    assert f"No sales between {day} and {day}" in _text(_products({"start": day, "end": day}, "p:101")["messages"])
+    outside = _products({"start": "2024-06-01", "end": "2024-06-03"}, "p:101")
+    assert "No day of this period is loaded" in _text(outside["messages"])
+
+
+def test_search_finds_templates_and_variants(big_env: Path) -> None:
+    found = dict(queries.search_products("customizable DESK"))
+    assert found[f"t:{DESK_TEMPLATE}"] == "Customizable Desk — all 5 variants"
+    assert {f"p:{pid}" for pid in DESK_VARIANTS} <= set(found)
+    assert queries.search_products("no such thing at all") == []
+    options = products.search_options("oak", f"p:{min(DESK_VARIANTS)}")
+    assert options[0]["value"] == f"p:{min(DESK_VARIANTS)}"  # the chosen one stays in the list
+
+
+def test_template_variants_together_or_apart(big_env: Path, big_rows: list[dict]) -> None:
+    rows = [r for r in big_select(big_rows, BIG_START, BIG_END) if r["product_id"] in DESK_VARIANTS]
+    per_variant = {
+        pid: sum((r["revenue"] for r in rows if r["product_id"] == pid), Decimal(0)) for pid in DESK_VARIANTS
+    }
+    raw = {"start": str(BIG_START), "end": str(BIG_END)}
+    together = _products(raw, f"t:{DESK_TEMPLATE}", "together")
+    apart = _products(raw, f"t:{DESK_TEMPLATE}", "apart")
+    assert len(together["trend"]["data"]) == 1 and len(apart["trend"]["data"]) == 5
+    assert sum(Decimal(str(r["Revenue (EUR)"])) for r in together["trend_rows"]) == sum(per_variant.values())
+    by_name = {r["name"]: Decimal(str(r["revenue"])) for r in apart["rows"]}
+    assert by_name == {values: per_variant[pid] for pid, values in DESK_VARIANTS.items()}
+    assert products._choice_in_url(f"t:{DESK_TEMPLATE}", "apart", "?store=1") == (
+        f"?store=1&product=t%3A{DESK_TEMPLATE}&variants=apart"
+    )
