@@ -154,8 +154,10 @@ def grid_columns(columns: Sequence[Column], currency: str = "") -> list[dict]:
                 filter="agNumberColumnFilter",
                 valueFormatter={"function": f"NKnumber(params.value, '{locale}', {low}, {digits}, '{suffix}')"},
             )
+            col["minWidth"] = 125 if c.kind == "money" else 115
         else:
-            col["filter"] = "agTextColumnFilter"
+            # Names wrap onto a second line rather than being cut.
+            col.update(filter="agTextColumnFilter", wrapText=True, autoHeight=True, minWidth=140)
         if c.pinned:
             col["pinned"] = "left"
         if c.min_width:
@@ -170,7 +172,15 @@ def grid(grid_id: str, columns: Sequence[Column] = (), height: str = "auto") -> 
         id=grid_id,
         columnDefs=grid_columns(columns),
         rowData=[],
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "flex": 1},
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "minWidth": 105,
+            "flex": 1,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={
             "domLayout": "autoHeight" if height == "auto" else "normal",
             "animateRows": False,
