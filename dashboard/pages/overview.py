@@ -16,6 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import anomaly_banner, components, figures, ids, queries
+from dashboard.app import page_search
 from dashboard.components import Column
 from include.etl.config import lake_root, store_timezone
 
@@ -282,7 +283,5 @@ def _render(raw, group):
     prevent_initial_call=True,
 )
 def _group_in_url(group, search):
-    from dashboard.app import page_search
-
     new = page_search(search, group=None if group == "variant" else group)
     return new if new != (search or "") else no_update

@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, figures, ids, queries
+from dashboard.app import page_search
 from dashboard.components import Column
 
 _SPLIT_OPTIONS = [
@@ -343,7 +344,5 @@ def _search(search, value):
     prevent_initial_call=True,
 )
 def _choice_in_url(product, split, search):
-    from dashboard.app import page_search
-
     new = page_search(search, product=product, variants="apart" if split == "apart" else None)
     return new if new != (search or "") else no_update
