@@ -14,6 +14,7 @@ from typing import Any
 import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import anomaly_banner, components, figures, ids, queries
 from dashboard.app import page_search
@@ -273,6 +274,8 @@ RENDER_OUTPUTS = (
     Input(ids.GROUP, "value"),
 )
 def _render(raw, group):
+    if raw is None:  # the shell has not read the URL yet: its answer triggers this again
+        raise PreventUpdate
     return render(raw, group)
 
 

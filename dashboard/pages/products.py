@@ -311,6 +311,8 @@ RENDER_OUTPUTS = (
     Input(ids.PRODUCT_SPLIT, "value"),
 )
 def _render(raw, product, split):
+    if raw is None:  # the shell has not read the URL yet: its answer triggers this again
+        raise PreventUpdate
     return render(raw, product, split)
 
 

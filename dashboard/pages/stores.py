@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import dash
 import pandas as pd
 from dash import Input, Output, callback, html
+from dash.exceptions import PreventUpdate
 
 from dashboard import components, figures, ids, queries
 from dashboard.components import Column
@@ -184,4 +185,6 @@ RENDER_OUTPUTS = (
     Input(ids.FILTERS, "data"),
 )
 def _render(raw):
+    if raw is None:  # the shell has not read the URL yet: its answer triggers this again
+        raise PreventUpdate
     return render(raw)
