@@ -197,3 +197,22 @@ def test_template_variants_together_or_apart(big_env: Path, big_rows: list[dict]
     assert products._choice_in_url(f"t:{DESK_TEMPLATE}", "apart", "?store=1") == (
         f"?store=1&product=t%3A{DESK_TEMPLATE}&variants=apart"
     )
+
+
+def test_period_shortcuts_and_last_year_by_the_calendar() -> None:
+    sunday, monday = date(2025, 3, 2), date(2025, 3, 3)
+    assert queries.period_range("4w", sunday) == (date(2025, 2, 3), sunday)  # a Sunday closes a full week
+    assert queries.period_range("4w", monday) == (date(2025, 2, 3), sunday)
+    assert queries.period_range("wtd", monday) == (monday, monday)
+    assert queries.period_range("mtd", date(2025, 2, 28)) == (date(2025, 2, 1), date(2025, 2, 28))
+    assert queries.year_back(date(2024, 2, 29)) == date(2023, 2, 28)
+    with pytest.raises(queries.InvalidFilter):
+        queries.period_range("last-decade", monday)
+    info = queries.LakeInfo("x", frozenset({date(2024, 2, 29), date(2023, 2, 28)}), None, (), (), ())
+    assert queries.like_for_like_days(info, date(2024, 2, 28), date(2024, 3, 1)) == (
+        [date(2024, 2, 29)],
+        [date(2023, 2, 28)],
+    )
+    filters = queries.Filters(date(2025, 2, 1), date(2025, 2, 28), compare="year", period="mtd")
+    assert filters.previous == (date(2024, 2, 1), date(2024, 2, 28))
+    assert filters.query() == {"period": "mtd", "compare": "year"}
