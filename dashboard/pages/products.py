@@ -316,6 +316,13 @@ def _render(raw, product, split):
     return render(raw, product, split)
 
 
+@callback(Output(ids.PRODUCT_SPLIT, "className"), Input(ids.PRODUCT, "value"))
+def _split_shown(product):
+    """Together / apart means something for a template only."""
+    choice = queries.parse_product(product)
+    return "group-by" if choice is not None and choice.kind == "t" else "group-by group-by--hidden"
+
+
 def search_options(search: str | None, value: str | None) -> list[dict]:
     """Options matching what is typed (every word, any case), keeping the chosen one."""
     found = [{"label": label, "value": v} for v, label in queries.search_products(search, limit=_OPTIONS_SHOWN)]

@@ -207,6 +207,7 @@ def test_every_page_at_desktop_and_phone_width(server: str, browser, lake_rows: 
     mine = [r for r in select(lake_rows, start, END, store=2) if r["product_id"] == 101]
     expect(page.locator("#kpi-product-revenue")).to_have_text(fmt_money(totals(mine)["revenue"]), timeout=_WAIT_MS)
     expect(page.locator("#table-product-variants")).to_contain_text("Product 101", timeout=_WAIT_MS)
+    expect(page.locator("#product-split")).to_be_hidden()  # together / apart is for templates
     _check_layout(page, f"products at {width}px")
     page.screenshot(path=str(ARTIFACTS / f"products-{width}.png"), full_page=True)
 
