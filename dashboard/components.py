@@ -133,6 +133,7 @@ class Column:
     kind: str = "text"  # text | money | count | quantity | number | percent | date
     pinned: bool = False
     min_width: int | None = None
+    wrap: bool = False  # long names wrap onto more lines instead of being cut
 
 
 _DIGITS = {"money": 2, "count": 0, "quantity": 3, "number": 2, "percent": 1}
@@ -156,8 +157,9 @@ def grid_columns(columns: Sequence[Column], currency: str = "") -> list[dict]:
             )
             col["minWidth"] = 125 if c.kind == "money" else 115
         else:
-            # Names wrap onto a second line rather than being cut.
-            col.update(filter="agTextColumnFilter", wrapText=True, autoHeight=True, minWidth=140)
+            col.update(filter="agTextColumnFilter", minWidth=140)
+            if c.wrap:  # a name wraps onto a second line rather than being cut
+                col.update(wrapText=True, autoHeight=True)
         if c.pinned:
             col["pinned"] = "left"
         if c.min_width:

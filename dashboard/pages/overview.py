@@ -25,14 +25,15 @@ _GROUP_OPTIONS = [
     {"label": "Each variant", "value": "variant"},
     {"label": "All variants together", "value": "template"},
 ]
+# What matters first (a phone shows the first columns; the others scroll inside the grid).
 _TOP_COLUMNS = (
-    Column("product_id", "ID", "count"),
-    Column("product_name", "Product", min_width=180),
-    Column("variants", "Variants", "count"),
-    Column("product_category", "Category"),
-    Column("brand", "Brand"),
-    Column("qty", "Qty", "quantity"),
+    Column("product_name", "Product", min_width=200, wrap=True),
     Column("revenue", "Revenue", "money"),
+    Column("qty", "Qty", "quantity"),
+    Column("variants", "Variants", "count"),
+    Column("product_category", "Category", min_width=220),
+    Column("brand", "Brand", min_width=160),
+    Column("product_id", "ID", "count"),
 )
 _CHARTS = (ids.TREND, ids.CATEGORY_MIX, ids.BRAND_MIX, ids.HEATMAP, ids.STORES)
 

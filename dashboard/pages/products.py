@@ -26,7 +26,7 @@ _SPLIT_OPTIONS = [
     {"label": "Variants apart", "value": "apart"},
 ]
 _COLUMNS = (
-    Column("name", "Variant", pinned=True, min_width=160),
+    Column("name", "Variant", pinned=True, min_width=160, wrap=True),
     Column("qty", "Qty", "quantity"),
     Column("revenue", "Revenue", "money"),
     Column("orders", "Orders", "count"),

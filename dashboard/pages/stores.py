@@ -18,7 +18,7 @@ from dashboard import components, figures, ids, queries
 from dashboard.components import Column
 
 _COLUMNS = (
-    Column("store_name", "Store", pinned=True, min_width=150),
+    Column("store_name", "Store", pinned=True, min_width=150, wrap=True),
     Column("revenue", "Revenue", "money"),
     Column("orders", "Orders", "count"),
     Column("basket", "Basket", "money"),
