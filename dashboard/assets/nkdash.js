@@ -13,8 +13,32 @@
     return formats[key].format(value) + (suffix || "");
   };
 
+  /* The query string with a page's own keys set (null or "" removes one), the others kept in place. */
+  function withKeys(search, changes) {
+    var params = new URLSearchParams(search || "");
+    Object.keys(changes).forEach(function (key) {
+      var value = changes[key];
+      if (value === null || value === undefined || value === "") params.delete(key);
+      else params.set(key, value);
+    });
+    var text = params.toString();
+    return text ? "?" + text : "";
+  }
+
+  function changed(search, next) {
+    return next === (search || "") ? window.dash_clientside.no_update : next;
+  }
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     nkdash: {
+      /* Overview: "All variants together" is `group=template` in the URL. */
+      groupInUrl: function (group, search) {
+        return changed(search, withKeys(search, { group: group === "template" ? group : null }));
+      },
+      /* Products: the chosen product or template, and `variants=apart`. */
+      productInUrl: function (product, split, search) {
+        return changed(search, withKeys(search, { product: product, variants: split === "apart" ? "apart" : null }));
+      },
       /* AG Grid's own CSV export: what the grid shows, sorted and filtered, named <grid>_<start>_<end>.csv. */
       exportGrid: function (n, id, period) {
         if (!n) return window.dash_clientside.no_update;

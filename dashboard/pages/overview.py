@@ -13,11 +13,10 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import anomaly_banner, components, figures, ids, queries
-from dashboard.app import page_search
 from dashboard.components import Column
 from include.etl.config import lake_root, store_timezone
 
@@ -282,12 +281,11 @@ def _render(raw, group):
     return render(raw, group)
 
 
-@callback(
+# In the browser: no server round trip for a change of the URL alone.
+clientside_callback(
+    ClientsideFunction(namespace="nkdash", function_name="groupInUrl"),
     Output(ids.URL, "search", allow_duplicate=True),
     Input(ids.GROUP, "value"),
     State(ids.URL, "search"),
     prevent_initial_call=True,
 )
-def _group_in_url(group, search):
-    new = page_search(search, group=None if group == "variant" else group)
-    return new if new != (search or "") else no_update

@@ -14,11 +14,10 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import components, figures, ids, queries
-from dashboard.app import page_search
 from dashboard.components import Column
 
 _SPLIT_OPTIONS = [
@@ -343,13 +342,12 @@ def _search(search, value):
     return search_options(search, value)
 
 
-@callback(
+# In the browser: no server round trip for a change of the URL alone.
+clientside_callback(
+    ClientsideFunction(namespace="nkdash", function_name="productInUrl"),
     Output(ids.URL, "search", allow_duplicate=True),
     Input(ids.PRODUCT, "value"),
     Input(ids.PRODUCT_SPLIT, "value"),
     State(ids.URL, "search"),
     prevent_initial_call=True,
 )
-def _choice_in_url(product, split, search):
-    new = page_search(search, product=product, variants="apart" if split == "apart" else None)
-    return new if new != (search or "") else no_update

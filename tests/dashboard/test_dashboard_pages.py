@@ -24,7 +24,7 @@ from dashboard_fake_lake import (
     totals,
 )
 
-from dashboard import queries
+from dashboard import app, queries
 from dashboard.pages import products, stores
 
 FEB_1, FEB_14 = date(2025, 2, 1), date(2025, 2, 14)
@@ -194,9 +194,9 @@ def test_template_variants_together_or_apart(big_env: Path, big_rows: list[dict]
     assert sum(Decimal(str(r["Revenue (EUR)"])) for r in together["trend_rows"]) == sum(per_variant.values())
     by_name = {r["name"]: Decimal(str(r["revenue"])) for r in apart["rows"]}
     assert by_name == {values: per_variant[pid] for pid, values in DESK_VARIANTS.items()}
-    assert products._choice_in_url(f"t:{DESK_TEMPLATE}", "apart", "?store=1") == (
+    assert app.page_search("?store=1", product=f"t:{DESK_TEMPLATE}", variants="apart") == (
         f"?store=1&product=t%3A{DESK_TEMPLATE}&variants=apart"
-    )
+    )  # what the browser writes (nkdash.js), as the shell reads it back
 
 
 def test_period_shortcuts_and_last_year_by_the_calendar() -> None:

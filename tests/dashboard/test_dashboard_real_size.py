@@ -88,9 +88,6 @@ def test_top_products_by_variant_or_by_template(big_env: Path, big_rows: list[di
     shown = dict(zip(variants["product_id"], variants["product_name"], strict=True))
     for pid, values in DESK_VARIANTS.items():
         assert shown[pid] == f"[FURN_0096] Customizable Desk ({values})"
-    search = overview._group_in_url("template", f"?start={START}&end={BIG_END}")
-    assert search == f"?start={START}&end={BIG_END}&group=template"
-    assert overview._group_in_url("variant", search) == f"?start={START}&end={BIG_END}"
     raw = {"start": str(START), "end": str(BIG_END)}
     grouped = queries.load_overview({**raw, "group": "template"}).top_products
     desk = grouped[grouped["product_name"] == "Customizable Desk"]
