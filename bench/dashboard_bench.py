@@ -50,11 +50,11 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> dict[str, float]
 
 def _page(raw: dict[str, str]) -> None:
     """One interaction as the server runs it: both callbacks of the overview page."""
-    from dashboard import ids
+    from dashboard import app, ids
     from dashboard.pages import overview
 
     search = "?" + "&".join(f"{k}={v}" for k, v in raw.items()) if raw else ""
-    overview.sync_filters(ids.URL, search, None, None, None, None, None)
+    app.sync_filters(ids.URL, search)
     overview.render(raw)
 
 
@@ -246,13 +246,13 @@ os.environ["DATA_LAKE_PATH"] = sys.argv[1]
 raw = json.loads(sys.argv[3])
 if sys.argv[2] == "serving":
     from dashboard.pages import overview
-    from dashboard import ids
+    from dashboard import app, ids
     from include.etl import serving
     t1 = time.perf_counter()
     serving.for_lake(sys.argv[1]).sync()
     t2 = time.perf_counter()
     search = "?" + "&".join(f"{k}={v}" for k, v in raw.items()) if raw else ""
-    overview.sync_filters(ids.URL, search, None, None, None, None, None)
+    app.sync_filters(ids.URL, search)
     overview.render(raw)
 else:
     from bench import baseline_project as base

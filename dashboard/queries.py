@@ -13,11 +13,12 @@ one of the constant column names chosen here (which orders count to sum, see ser
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
@@ -26,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 import duckdb
 import pandas as pd
 
-from include.etl import serving, views
+from include.etl import lake, serving, views
 from include.etl.config import lake_root
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,17 @@ UNCATEGORISED = serving.UNCATEGORISED
 DEFAULT_DAYS = 30
 TOP_N = 20
 GROUPS = ("variant", "template")
-FILTER_KEYS = ("start", "end", "store", "category", "brand", "group")
+FILTER_KEYS = ("start", "end", "period", "compare", "store", "category", "brand", "group")
+# Period shortcuts, relative to the last loaded day of the lake (not the wall clock): a
+# bookmarked `?period=mtd` moves with the data.
+PERIODS = {
+    "yesterday": "Yesterday",
+    "wtd": "Week to date",
+    "mtd": "Month to date",
+    "4w": "Last 4 full weeks",
+    "30d": "Last 30 days",
+}
+COMPARES = {"previous": "previous period", "year": "same period last year"}
 _MAX_DAYS = 3660
 _MAX_VALUE_LEN = 300
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -67,6 +78,8 @@ class Filters:
     category: str | None = None
     brand: str | None = None
     group: str = "variant"
+    period: str | None = None  # a shortcut of PERIODS that chose start and end
+    compare: str = "previous"  # one of COMPARES
 
     @property
     def days(self) -> int:
@@ -74,12 +87,23 @@ class Filters:
 
     @property
     def previous(self) -> tuple[date, date]:
-        """The period of equal length that ends the day before `start`."""
+        """The period compared with: the one of equal length ending the day before `start`, or last year's."""
+        if self.compare == "year":
+            return year_back(self.start), year_back(self.end)
         return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
 
+    @property
+    def compare_label(self) -> str:
+        return COMPARES[self.compare]
+
     def query(self) -> dict[str, str]:
-        """The URL query parameters that reproduce these filters."""
-        out = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        """The URL query parameters that reproduce these filters (a shortcut stays a shortcut)."""
+        if self.period is not None:
+            out = {"period": self.period}
+        else:
+            out = {"start": self.start.isoformat(), "end": self.end.isoformat()}
+        if self.compare != "previous":
+            out["compare"] = self.compare
         if self.store_id is not None:
             out["store"] = str(self.store_id)
         if self.category is not None:
@@ -92,6 +116,30 @@ class Filters:
 
     def search(self) -> str:
         return "?" + urlencode(self.query())
+
+
+def year_back(day: date) -> date:
+    """The same calendar day a year earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def period_range(name: str, last_day: date) -> tuple[date, date]:
+    """The days of shortcut `name` (a key of PERIODS) as seen the morning after `last_day`."""
+    if name == "yesterday":
+        return last_day, last_day
+    if name == "wtd":
+        return last_day - timedelta(days=last_day.weekday()), last_day
+    if name == "mtd":
+        return last_day.replace(day=1), last_day
+    if name == "4w":
+        end = last_day if last_day.weekday() == 6 else last_day - timedelta(days=last_day.weekday() + 1)
+        return end - timedelta(days=27), end
+    if name == "30d":
+        return last_day - timedelta(days=29), last_day
+    raise InvalidFilter(f"period must be one of {', '.join(PERIODS)} (got {name[:40]!r})")
 
 
 @dataclass(frozen=True)
@@ -212,6 +260,12 @@ def resolve_filters(raw: Mapping[str, object], info: LakeInfo) -> Filters:
     default_start, default_end = info.default_range()
     end = _parse_day("end", end_text) if end_text else None
     start = _parse_day("start", start_text) if start_text else None
+    period = _clean(raw, "period")
+    if period is not None:  # a shortcut wins over dates
+        start, end = period_range(period, info.last_loaded_day or default_end)
+    compare = _clean(raw, "compare") or "previous"
+    if compare not in COMPARES:
+        raise InvalidFilter(f"compare must be one of {', '.join(COMPARES)} (got {compare[:40]!r})")
     if end is None:
         end = default_end if start is None or start <= default_end else start + timedelta(DEFAULT_DAYS - 1)
     if start is None:
@@ -239,7 +293,7 @@ def resolve_filters(raw: Mapping[str, object], info: LakeInfo) -> Filters:
     group = _clean(raw, "group") or "variant"
     if group not in GROUPS:
         raise InvalidFilter(f"group must be one of {', '.join(GROUPS)} (got {group[:40]!r})")
-    return Filters(start, end, store_id, category, brand, group)
+    return Filters(start, end, store_id, category, brand, group, period, compare)
 
 
 # --------------------------------------------------------------------------- lake
@@ -384,7 +438,7 @@ class _Reader:
 def kpis(reader: _Reader) -> tuple[Kpis, Kpis]:
     """The KPIs of the period and of the previous period of equal length, in one scan."""
     f = reader.filters
-    prev_start, _prev_end = f.previous
+    prev_start, prev_end = f.previous
     o = reader.orders
     rows = reader.run(
         f"""
@@ -394,11 +448,12 @@ def kpis(reader: _Reader) -> tuple[Kpis, Kpis]:
                coalesce(sum(discounts), 0), coalesce(sum(refunds), 0), coalesce(sum(refund_lines), 0),
                coalesce(sum(rorders_{o}), 0), coalesce(sum(lines), 0),
                list_sort(list_distinct(list(currency)))
-        FROM agg_day WHERE {{where}} GROUP BY is_current
+        FROM agg_day WHERE {{where}} AND (date >= $start OR date <= $prev_end) GROUP BY is_current
         """,
         prev_start,
         f.end,
         start=f.start,
+        prev_end=prev_end,
     ).fetchall()
     out = {True: Kpis(), False: Kpis()}
     for row in rows:
@@ -425,11 +480,14 @@ def daily_trend(reader: _Reader) -> pd.DataFrame:
     file has revenue NaN (a gap); a loaded day without sales has 0.
     """
     f = reader.filters
-    prev_start, _ = f.previous
+    prev_start, prev_end = f.previous
     rows = reader.run(
-        f"SELECT date, sum(revenue), sum(orders_{reader.orders}) FROM agg_day WHERE {{where}} GROUP BY date",
+        f"SELECT date, sum(revenue), sum(orders_{reader.orders}) FROM agg_day"
+        " WHERE {where} AND (date >= $start OR date <= $prev_end) GROUP BY date",
         prev_start,
         f.end,
+        start=f.start,
+        prev_end=prev_end,
     ).fetchall()
     by_day = {d: (float(rev), int(n)) for d, rev, n in rows}
     loaded = reader.info.loaded_days
@@ -623,3 +681,365 @@ def _overview(cur: duckdb.DuckDBPyConnection, root: str, raw: Mapping[str, objec
     result.heatmap = weekday_hour(reader)
     result.by_store = revenue_by_store(reader)
     return result
+
+
+# --------------------------------------------------------------------------- other pages
+
+
+@dataclass
+class Page:
+    """What every page needs besides its own figures: the lake, the filters, the missing days."""
+
+    info: LakeInfo
+    filters: Filters | None = None
+    error: str | None = None
+    missing_days: list[date] = field(default_factory=list)
+    missing_previous_days: list[date] = field(default_factory=list)
+    data: dict[str, object] = field(default_factory=dict)
+    currencies: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def currency(self) -> str:
+        found = sorted(set(self.currencies)) or list(self.info.currencies)
+        return "/".join(found) if found else ""
+
+
+def load_page(
+    name: str,
+    raw: Mapping[str, object],
+    build: Callable[[_Reader, Page], None],
+    root: str | None = None,
+    **overrides: object,
+) -> Page:
+    """Resolve `raw` and let `build` fill `page.data` on one consistent snapshot of the serving layer.
+
+    `overrides` replace resolved filter fields (a page that ignores category and brand
+    passes `category=None, brand=None`).
+    """
+    started = time.perf_counter()
+    root = root or lake_root()
+    with snapshot(root) as cur:
+        info = lake_info(cur, root)
+        page = Page(info)
+        if not info.empty:
+            try:
+                filters = resolve_filters(raw, info)
+            except InvalidFilter as exc:
+                page.error = str(exc)
+            else:
+                if overrides:
+                    filters = replace(filters, **overrides)
+                page.filters = filters
+                page.missing_days = _missing(info, filters.start, filters.end)
+                page.missing_previous_days = _missing(info, *filters.previous)
+                build(_Reader(cur, info, filters), page)
+    page.seconds = time.perf_counter() - started
+    log.info("%s %s in %.1f ms", name, dict(raw), page.seconds * 1000)
+    return page
+
+
+def _day_list(lo: date, hi: date) -> list[date]:
+    return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+
+
+def like_for_like_days(info: LakeInfo, start: date, end: date) -> tuple[list[date], list[date]]:
+    """The days of [start, end] loaded this year AND a year before, with those earlier days."""
+    now = [d for d in _day_list(start, end) if d in info.loaded_days and year_back(d) in info.loaded_days]
+    return now, [year_back(d) for d in now]
+
+
+def store_comparison(reader: _Reader) -> pd.DataFrame:
+    """One row per store: revenue, orders, basket, margin, like-for-like revenue now and a year before.
+
+    Like for like counts only the days of the period loaded in both years (and the same
+    days one year earlier), so a day missing on either side leaves both out.
+    """
+    f = reader.filters
+    now_days, before_days = like_for_like_days(reader.info, f.start, f.end)
+    rows = reader.cur.execute(
+        f"""
+        WITH cur AS (
+            SELECT store_id, sum(revenue) AS revenue, sum(revenue_excl_tax) AS revenue_excl_tax,
+                   sum(orders_all) AS orders, sum(margin) AS margin, sum(units) AS units,
+                   sum(refunds) AS refunds, sum(discounts) AS discounts,
+                   string_agg(DISTINCT currency, '/' ORDER BY currency) AS currency
+            FROM agg_day WHERE date BETWEEN $lo AND $hi AND ($store IS NULL OR store_id = $store)
+            GROUP BY store_id
+        ),
+        lfl AS (
+            SELECT store_id,
+                   sum(revenue) FILTER (WHERE list_contains($now, date)) AS lfl_now,
+                   sum(revenue) FILTER (WHERE list_contains($before, date)) AS lfl_before
+            FROM agg_day
+            WHERE (list_contains($now, date) OR list_contains($before, date))
+              AND ($store IS NULL OR store_id = $store)
+            GROUP BY store_id
+        )
+        SELECT store_id, coalesce(n.store_name, 'Store ' || CAST(store_id AS VARCHAR)) AS store_name,
+               coalesce(cur.currency, n.currency) AS currency,
+               CAST(coalesce(cur.revenue, 0) AS DOUBLE) AS revenue,
+               CAST(coalesce(cur.revenue_excl_tax, 0) AS DOUBLE) AS revenue_excl_tax,
+               CAST(coalesce(cur.orders, 0) AS BIGINT) AS orders,
+               CAST(coalesce(cur.margin, 0) AS DOUBLE) AS margin,
+               CAST(coalesce(cur.units, 0) AS DOUBLE) AS units,
+               CAST(coalesce(cur.discounts, 0) AS DOUBLE) AS discounts,
+               CAST(coalesce(cur.refunds, 0) AS DOUBLE) AS refunds,
+               CAST(lfl.lfl_now AS DOUBLE) AS lfl_now, CAST(lfl.lfl_before AS DOUBLE) AS lfl_before
+        FROM cur FULL JOIN lfl USING (store_id)
+        LEFT JOIN ({_store_names_sql(reader.cur)}) AS n USING (store_id)
+        ORDER BY revenue DESC, store_id
+        """,
+        {"lo": f.start, "hi": f.end, "store": f.store_id, "now": now_days, "before": before_days},
+    ).df()
+    rows["basket"] = (rows["revenue"] / rows["orders"]).where(rows["orders"] > 0)
+    rows["margin_pct"] = (rows["margin"] / rows["revenue_excl_tax"] * 100).where(rows["revenue_excl_tax"] != 0)
+    rows["lfl_growth"] = ((rows["lfl_now"] - rows["lfl_before"]) / rows["lfl_before"].abs() * 100).where(
+        rows["lfl_before"].fillna(0) != 0
+    )
+    return rows
+
+
+def store_daily(reader: _Reader) -> pd.DataFrame:
+    """Revenue per day and store (columns date, store_id, revenue); days without a file are absent."""
+    f = reader.filters
+    return reader.run(
+        """
+        SELECT date, store_id, CAST(sum(revenue) AS DOUBLE) AS revenue, CAST(sum(orders_all) AS BIGINT) AS orders
+        FROM agg_day WHERE {where_store} GROUP BY date, store_id ORDER BY date, store_id
+        """,
+        f.start,
+        f.end,
+    ).df()
+
+
+def partition_files(root: str, table: tuple[str, str], days: list[date]) -> dict[date, str]:
+    """The published file of `table` for each of `days` that has one (no file is opened)."""
+    if lake.is_s3(root):
+        published = lake.Lake(root).published_files(table)
+        return {d: published[d] for d in days if d in published}
+    out = {}
+    for d in days:
+        path = lake.partition_file(root, table, d)
+        if os.path.exists(path):
+            out[d] = str(path)
+    return out
+
+
+_SESSION_COLUMNS = ["store_id", "sessions", "closed", "with_difference", "cash_difference"]
+
+
+def sessions_by_store(reader: _Reader) -> tuple[pd.DataFrame, list[date]]:
+    """Sessions started in the period per store, and the sum of their cash differences (fact_sessions).
+
+    Read from the period's `fact_sessions` files (a few rows per day), once per version of
+    the serving layer, which the same publish changes. Also returns the loaded days of the
+    period that have no sessions file (a lake loaded before the table existed).
+    """
+    f = reader.filters
+    days = [d for d in _day_list(f.start, f.end) if d in reader.info.loaded_days]
+    root = reader.info.root
+
+    def compute() -> tuple[pd.DataFrame, list[date]]:
+        files = partition_files(root, lake.FACT_SESSIONS, days)
+        without = [d for d in days if d not in files]
+        if not files:
+            return pd.DataFrame(columns=_SESSION_COLUMNS), without
+        df = reader.cur.execute(
+            """
+            SELECT store_id, count(*) AS sessions, count(*) FILTER (WHERE state = 'closed') AS closed,
+                   count(*) FILTER (WHERE coalesce(cash_difference, 0) <> 0) AS with_difference,
+                   CAST(coalesce(sum(cash_difference), 0) AS DOUBLE) AS cash_difference
+            FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+            WHERE $store IS NULL OR store_id = $store
+            GROUP BY store_id ORDER BY store_id
+            """,
+            {"files": list(files.values()), "store": f.store_id},
+        ).df()
+        return df, without
+
+    return _cached(reader.cur, f"sessions|{f.start}|{f.end}|{f.store_id}", compute)
+
+
+def load_stores(raw: Mapping[str, object], root: str | None = None) -> Page:
+    """The stores page: every store side by side (category and brand do not apply)."""
+
+    def build(reader: _Reader, page: Page) -> None:
+        table = store_comparison(reader)
+        sessions, without = sessions_by_store(reader)
+        table = table.merge(sessions, on="store_id", how="left")
+        page.data = {
+            "stores": table,
+            "daily": store_daily(reader),
+            "lfl_days": like_for_like_days(reader.info, reader.filters.start, reader.filters.end)[0],
+            "days_without_sessions": without,
+        }
+        page.currencies = tuple(sorted({c for cs in table["currency"].dropna() for c in str(cs).split("/")}))
+
+    return load_page("stores", raw, build, root, category=None, brand=None)
+
+
+# ------------------------------------------------------------------ products
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """What the products page shows: one variant (`p:<id>`) or every variant of a template (`t:<id>`)."""
+
+    kind: str  # "p" or "t"
+    ident: int
+
+    @property
+    def value(self) -> str:
+        return f"{self.kind}:{self.ident}"
+
+
+_CHOICE = re.compile(r"([pt]):(\d{1,18})")
+
+
+def parse_product(value: object) -> ProductChoice | None:
+    """`p:123` or `t:45` from the URL or the dropdown; anything else is no choice."""
+    match = _CHOICE.fullmatch(str(value or "").strip())
+    return ProductChoice(match.group(1), int(match.group(2))) if match else None
+
+
+def _dim_columns(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    return _cached(
+        cur, "dim_products_columns", lambda: _columns(cur, "dim_products") if _has_table(cur, "dim_products") else set()
+    )
+
+
+def product_options(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """`(value, label)` of every template with several variants and every product, by name; once per version."""
+    return _cached(cur, "product_options", lambda: _product_options(cur))
+
+
+def _product_options(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    cols = _dim_columns(cur)
+    if not cols:
+        return []
+    display = "coalesce(product_display_name, product_name)" if "product_display_name" in cols else "product_name"
+    rows = cur.execute(
+        f"SELECT DISTINCT ON (product_id) product_id, coalesce({display}, 'Product ' || product_id) "
+        "FROM dim_products ORDER BY 2, 1"
+    ).fetchall()
+    out = [(f"p:{pid}", str(name)) for pid, name in rows]
+    if "product_tmpl_id" in cols:
+        templates = cur.execute(
+            """
+            SELECT product_tmpl_id, coalesce(any_value(template_name), any_value(product_name)) AS name,
+                   count(DISTINCT product_id) AS variants
+            FROM dim_products WHERE product_tmpl_id IS NOT NULL
+            GROUP BY product_tmpl_id HAVING count(DISTINCT product_id) > 1
+            """
+        ).fetchall()
+        out += [(f"t:{tid}", f"{name} — all {n} variants") for tid, name, n in templates]
+    return sorted(out, key=lambda o: (o[1].casefold(), o[0]))
+
+
+def search_products(query: str | None, limit: int = 30, root: str | None = None) -> list[tuple[str, str]]:
+    """Options whose name contains every word of `query` (case-insensitive), templates first on ties."""
+    with snapshot(root) as cur:
+        options = product_options(cur)
+    words = (query or "").casefold().split()
+    found = [o for o in options if all(w in o[1].casefold() or w == o[0] for w in words)]
+    return found[:limit]
+
+
+def product_label(value: str, root: str | None = None) -> str | None:
+    with snapshot(root) as cur:
+        return dict(product_options(cur)).get(value)
+
+
+def _choice_ids(cur: duckdb.DuckDBPyConnection, choice: ProductChoice) -> list[tuple[int, str]]:
+    """`(product_id, variant name)` of the choice; a product unknown to dim_products is itself."""
+    cols = _dim_columns(cur)
+    if choice.kind == "t" and "product_tmpl_id" in cols:
+        variant = "coalesce(variant_values, product_name)" if "variant_values" in cols else "product_name"
+        rows = cur.execute(
+            f"SELECT DISTINCT ON (product_id) product_id, coalesce({variant}, 'Product ' || product_id)"
+            " FROM dim_products WHERE product_tmpl_id = $t ORDER BY product_id",
+            {"t": choice.ident},
+        ).fetchall()
+        return [(int(p), str(n)) for p, n in rows]
+    if choice.kind == "t":
+        return []
+    name = "product_name"
+    if "product_display_name" in cols:
+        name = "coalesce(product_display_name, product_name)"
+    row = (
+        cur.execute(f"SELECT any_value({name}) FROM dim_products WHERE product_id = $p", {"p": choice.ident}).fetchone()
+        if cols
+        else None
+    )
+    return [(choice.ident, str(row[0]) if row and row[0] else f"Product {choice.ident}")]
+
+
+def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.DataFrame]:
+    """Every figure of the products page for `product_ids`, from one scan of the period's fact files.
+
+    The serving summaries hold quantity and revenue per product but not margin, discounts,
+    refunds or hours, so this reads the lines of the period and of the compared period,
+    keeping only the chosen products (a few files of ≈ 10k lines each per month).
+    Distinct orders are exact per rollup (GROUPING SETS).
+    """
+    f = reader.filters
+    prev_lo, prev_hi = f.previous
+    days = [d for d in _day_list(f.start, f.end) + _day_list(prev_lo, prev_hi) if d in reader.info.loaded_days]
+    files = partition_files(reader.info.root, lake.FACT_SALES, sorted(set(days)))
+    empty = pd.DataFrame(columns=["part", "date", "store_id", "local_hour", "product_id", "is_current"])
+    if not files or not product_ids:
+        return {"rollups": empty}
+    df = reader.cur.execute(
+        """
+        WITH lines AS (
+            SELECT date, store_id, CAST(local_hour AS INTEGER) AS local_hour, product_id, order_id, quantity,
+                   revenue, revenue_excl_tax, margin, discount_amount, is_refund,
+                   date BETWEEN $lo AND $hi AS is_current
+            FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+            WHERE list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)
+              AND (date BETWEEN $lo AND $hi OR date BETWEEN $plo AND $phi)
+        )
+        SELECT CASE WHEN GROUPING(date) = 0 AND GROUPING(product_id) = 0 THEN 'day_product'
+                    WHEN GROUPING(date) = 0 THEN 'day' WHEN GROUPING(store_id) = 0 THEN 'store'
+                    WHEN GROUPING(local_hour) = 0 THEN 'hour' WHEN GROUPING(product_id) = 0 THEN 'product'
+                    ELSE 'total' END AS part,
+               is_current, date, store_id, local_hour, product_id,
+               CAST(sum(quantity) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue,
+               CAST(sum(revenue_excl_tax) AS DOUBLE) AS revenue_excl_tax, CAST(sum(margin) AS DOUBLE) AS margin,
+               CAST(sum(discount_amount) AS DOUBLE) AS discounts,
+               CAST(coalesce(sum(revenue) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunds,
+               CAST(coalesce(sum(-quantity) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunded_qty,
+               count(DISTINCT order_id) AS orders, count(*) AS lines
+        FROM lines
+        GROUP BY GROUPING SETS ((is_current, date), (is_current, date, product_id), (is_current, store_id),
+                                (is_current, local_hour), (is_current, product_id), (is_current))
+        """,
+        {
+            "files": list(files.values()),
+            "products": product_ids,
+            "store": f.store_id,
+            "lo": f.start,
+            "hi": f.end,
+            "plo": prev_lo,
+            "phi": prev_hi,
+        },
+    ).df()
+    return {"rollups": df}
+
+
+def load_product(raw: Mapping[str, object], product: object, root: str | None = None) -> Page:
+    """The products page for the choice `product` (`p:<id>` or `t:<id>`); category and brand do not apply."""
+    choice = parse_product(product)
+
+    def build(reader: _Reader, page: Page) -> None:
+        if choice is None:
+            return
+        variants = _choice_ids(reader.cur, choice)
+        page.data = {"choice": choice, "variants": variants, **product_detail(reader, [p for p, _n in variants])}
+        page.currencies = reader.info.currencies
+
+    page = load_page("products", raw, build, root, category=None, brand=None)
+    if choice is None and str(product or "").strip():
+        page.data["invalid_product"] = True
+    return page

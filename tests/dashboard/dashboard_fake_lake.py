@@ -253,7 +253,9 @@ def totals(rows: list[dict]) -> dict:
 
 
 def fmt_money(value: Decimal) -> str:
-    return f"{value:,.2f} {CURRENCY}"
+    """Money as the dashboard writes it in the default locale (en_US): `€1,234.50`, `-€3.00`."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}€{abs(value):,.2f}"
 
 
 # ------------------------------------------------------------------ a lake at real size (issue 8)

@@ -139,5 +139,5 @@ def test_dashboard_in_a_real_browser(server: str, browser, lake_rows: list[dict]
     # The lake is untouched: the default view still shows the known total.
     page.goto(server)
     expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END))["revenue"]), timeout=_WAIT_MS)
-    assert not [e for e in errors if "favicon" not in e], errors
+    assert not [e for e in errors if "favicon" not in e], "\n".join(errors)
     page.close()

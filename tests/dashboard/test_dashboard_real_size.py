@@ -27,7 +27,7 @@ from dashboard_fake_lake import (
 )
 from test_dashboard_browser import _ARGS, _WAIT_MS, CHROMIUM, start_dashboard
 
-from dashboard import figures, ids, queries
+from dashboard import app, figures, ids, queries
 from dashboard.pages import overview
 
 START = BIG_END.replace(day=1)
@@ -52,6 +52,10 @@ def big_env(big_lake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return big_lake
 
 
+def _render(raw: dict, group: str | None = None) -> dict:
+    return dict(zip(overview.RENDER_OUTPUTS, overview.render(raw, group), strict=True))
+
+
 def _find(tree: object, component_id: str) -> object:
     if isinstance(tree, (list, tuple)):
         for item in tree:
@@ -68,16 +72,16 @@ def _find(tree: object, component_id: str) -> object:
 def test_big_figures_are_compact_with_the_exact_value_on_hover(big_env: Path, big_rows: list[dict]) -> None:
     expected = totals(big_select(big_rows, START, BIG_END))
     assert expected["revenue"] > 1_000_000  # the point of this lake
-    kpis = overview.render({})[3]
+    kpis = _render({})["kpis"]
     card = _find(kpis, ids.kpi("revenue"))
     millions = (expected["revenue"] / 1_000_000).quantize(Decimal("0.01"))
-    assert card.children == f"{millions:,} M EUR"
+    assert card.children == f"€{millions:,}M"
     assert card.title == fmt_money(expected["revenue"])
     assert _find(kpis, ids.kpi("orders")).children == f"{expected['orders']:,}"
 
 
 def test_sixty_brands_show_the_top_bars_and_one_other(big_env: Path, big_rows: list[dict]) -> None:
-    brand_mix = overview.render({})[6]
+    brand_mix = _render({})["brand_mix"]
     bar = brand_mix["data"][0]
     assert len(bar["y"]) == figures.TOP_BARS + 1
     assert bar["y"][0] == "Other (48)"  # drawn bottom-up: the smallest bar first
@@ -87,9 +91,9 @@ def test_sixty_brands_show_the_top_bars_and_one_other(big_env: Path, big_rows: l
 
 
 def test_store_names_come_from_the_store_dimension(big_env: Path) -> None:
-    sync = overview.sync_filters(ids.URL, "", None, None, None, None, None)
-    assert sorted(o["label"] for o in sync[7]) == sorted(STORES.values())
-    stores = overview.render({})[8]
+    sync = dict(zip(app.SYNC_OUTPUTS, app.sync_filters(ids.URL, ""), strict=True))
+    assert sorted(o["label"] for o in sync["store_options"]) == sorted(STORES.values())
+    stores = _render({})["stores"]
     shown = set(stores["data"][0]["y"])
     assert shown == set(STORES.values())
     assert not shown & set(SESSION_NAMES.values())
@@ -105,15 +109,17 @@ def test_top_products_by_variant_or_by_template(big_env: Path, big_rows: list[di
     shown = dict(zip(variants["product_id"], variants["product_name"], strict=True))
     for pid, values in DESK_VARIANTS.items():
         assert shown[pid] == f"[FURN_0096] Customizable Desk ({values})"
-    sync = overview.sync_filters(ids.GROUP, "", str(START), str(BIG_END), None, None, None, "template")
-    assert sync[0] == f"?start={START}&end={BIG_END}&group=template" and sync[-1] == "template"
-    grouped = queries.load_overview(sync[6]).top_products
+    search = overview._group_in_url("template", f"?start={START}&end={BIG_END}")
+    assert search == f"?start={START}&end={BIG_END}&group=template"
+    assert overview._group_in_url("variant", search) == f"?start={START}&end={BIG_END}"
+    raw = {"start": str(START), "end": str(BIG_END)}
+    grouped = queries.load_overview({**raw, "group": "template"}).top_products
     desk = grouped[grouped["product_name"] == "Customizable Desk"]
     assert len(desk) == 1 and int(desk["variants"].iloc[0]) == 5
     assert Decimal(str(desk["revenue"].iloc[0])).quantize(Decimal("0.01")) == sum(per_variant.values())
     assert DESK_TEMPLATE  # the template id the variants share
-    columns = overview.render(sync[6])[10]
-    assert "variants" in [c["id"] for c in columns]
+    columns = _render(raw, "template")["columns"]
+    assert "variants" in [c["field"] for c in columns]
 
 
 def test_a_lake_loaded_before_the_store_dimension_uses_the_fact_names(lake_env: Path) -> None:
@@ -149,7 +155,7 @@ def test_no_kpi_is_clipped_in_a_real_browser(big_server: str, big_rows: list[dic
                 page = browser.new_page(viewport=viewport)
                 page.goto(big_server)
                 revenue = page.locator("#kpi-revenue")
-                expect(revenue).to_have_text(f"{expected['revenue'] / 1_000_000:,.2f} M EUR", timeout=_WAIT_MS)
+                expect(revenue).to_have_text(f"€{expected['revenue'] / 1_000_000:,.2f}M", timeout=_WAIT_MS)
                 expect(revenue).to_have_attribute("title", fmt_money(expected["revenue"]))
                 clipped = page.evaluate(
                     """() => [...document.querySelectorAll('.kpi__value, .kpi__prev, .kpi__delta')]
@@ -165,7 +171,7 @@ def test_no_kpi_is_clipped_in_a_real_browser(big_server: str, big_rows: list[dic
             table = page.locator("#table-top-products")
             expect(table).to_contain_text("[FURN_0096] Customizable Desk (Steel, White)", timeout=_WAIT_MS)
             page.get_by_text("All variants together").click()
-            expect(page).to_have_url(f"{big_server}?start={START}&end={BIG_END}&group=template", timeout=_WAIT_MS)
+            expect(page).to_have_url(f"{big_server}?group=template", timeout=_WAIT_MS)
             expect(table).not_to_contain_text("(Steel, White)", timeout=_WAIT_MS)
             expect(table).to_contain_text("Customizable Desk")
             page.close()
