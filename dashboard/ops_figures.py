@@ -145,6 +145,7 @@ def change_and_rounding(df: pd.DataFrame | None, currency: str) -> Figure:
             "zeroline": True,
             "automargin": True,
             "title": {"text": f"Rounding ({currency})"},
+            "tickformat": ",.2f",
         },
     )
 

@@ -332,7 +332,7 @@ def top_customers(cur: duckdb.DuckDBPyConnection, f: queries.Filters, limit: int
         SELECT c.customer_id, coalesce(n.customer_name, 'Customer ' || CAST(c.customer_id AS VARCHAR)) AS customer_name,
                CAST(c.revenue AS DOUBLE) AS revenue, CAST(c.orders AS BIGINT) AS orders,
                CAST(100 * c.revenue / nullif(sum(c.revenue) OVER (), 0) AS DOUBLE) AS share,
-               first.first_date AS first_day
+               strftime(first.first_date, '%Y-%m-%d') AS first_day
         FROM c LEFT JOIN ({names}) AS n USING (customer_id) LEFT JOIN first USING (customer_id)
         ORDER BY c.revenue DESC, c.customer_id
         LIMIT $limit

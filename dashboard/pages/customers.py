@@ -25,7 +25,7 @@ TOP = "table-cust-top"
 CHARTS = (SHARE, DAILY)
 
 TOP_COLUMNS = (
-    Column("customer_id", "ID", "count", min_width=80),
+    Column("customer_id", "ID", min_width=90),
     Column("customer_name", "Customer", min_width=160),
     Column("revenue", "Revenue", "money", min_width=120),
     Column("orders", "Orders", "count", min_width=90),

@@ -31,17 +31,16 @@ THRESHOLD = "pay-threshold"
 CHARTS = (METHODS, TYPES, DAILY, CHANGE)
 
 SESSION_COLUMNS = (
-    Column("date", "Day", "date", min_width=110),
-    Column("store_name", "Store", min_width=130),
-    Column("session_name", "Session", min_width=110),
-    Column("status", "State", min_width=90),
-    Column("opened_by", "Opened by", min_width=130),
-    Column("closed_by", "Closed by", min_width=130),
-    Column("start", "Start (store time)", min_width=150),
-    Column("stop", "Stop (store time)", min_width=150),
+    Column("date", "Day", "date", min_width=120),
+    Column("store_name", "Store", min_width=140),
+    Column("session_name", "Session", min_width=115),
+    Column("difference", "Difference", "money", min_width=130),
     Column("expected_cash", "Expected cash", "money", min_width=130),
     Column("counted_cash", "Counted cash", "money", min_width=130),
-    Column("difference", "Difference", "money", min_width=120),
+    Column("status", "State", min_width=90),
+    Column("hours", "Open – close", min_width=130),
+    Column("opened_by", "Opened by", min_width=135),
+    Column("closed_by", "Closed by", min_width=135),
 )
 
 
@@ -64,11 +63,19 @@ def layout(threshold: str | None = None, **_query: str) -> html.Div:
         ],
         className="threshold-box",
     )
+    sessions = components.grid_panel(
+        "Sessions with a cash difference", SESSIONS, SESSION_COLUMNS, tools=[threshold_box]
+    )
+    # the grid starts with the columns its callback sends (cells are drawn with the first formatters)
+    grid = _component(sessions, SESSIONS)
+    grid.columnDefs = session_columns("")
+    # a few hundred rows at most: every column is drawn, so a phone scrolls the grid to any of them
+    grid.dashGridOptions = {**grid.dashGridOptions, "suppressColumnVirtualisation": True}
     return html.Div(
         [
             html.Div(id=PERIOD_LABEL, className="period"),
             html.Div(id=MESSAGES, className="messages", role="status"),
-            html.Section(_cards(None), id=KPIS, className="kpis"),
+            html.Section(_cards(None), id=KPIS, className="kpis kpis--six"),
             html.Div(
                 [
                     components.chart_panel("Payment methods", METHODS, "mix"),
@@ -76,9 +83,7 @@ def layout(threshold: str | None = None, **_query: str) -> html.Div:
                     components.chart_panel("Payments per day", DAILY, "trend", wide=True),
                     components.chart_panel("Change given and cash rounding", CHANGE, "trend", wide=True),
                     html.Div(id=SESSIONS_NOTE, className="messages panel--wide", role="status"),
-                    components.grid_panel(
-                        "Sessions with a cash difference", SESSIONS, SESSION_COLUMNS, tools=[threshold_box]
-                    ),
+                    sessions,
                 ],
                 className="panels",
             ),
@@ -93,6 +98,19 @@ dash.register_page(
 
 
 # --------------------------------------------------------------------------- builders
+
+
+def _component(tree: Any, component_id: str) -> Any:
+    """The component with `component_id` inside `tree` (None when absent)."""
+    if getattr(tree, "id", None) == component_id:
+        return tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, str):
+            found = _component(child, component_id)
+            if found is not None:
+                return found
+    return None
 
 
 def _card(name: str, label: str, text: str, note: str = "", exact: str = "") -> html.Div:
@@ -221,8 +239,15 @@ def _render(raw):
     return render(raw)
 
 
-def _stamp(value: Any) -> str | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+def _hours(day: Any, start: Any, stop: Any) -> str:
+    """`07:30 – 21:30` in store time; the stop's date when it is not the session's day; `07:30 –` while open."""
+    if start is None or pd.isna(start):
+        return ""
+    text = f"{pd.Timestamp(start):%H:%M} –"
+    if stop is None or pd.isna(stop):
+        return text
+    stop = pd.Timestamp(stop)
+    return f"{text} {stop:%H:%M}" if stop.date() == pd.Timestamp(day).date() else f"{text} {stop:%Y-%m-%d %H:%M}"
 
 
 def session_rows(page: ops_queries.SessionsPage) -> list[dict]:
@@ -234,14 +259,13 @@ def session_rows(page: ops_queries.SessionsPage) -> list[dict]:
         is_open = r.status == "open"
         out.append(
             {
-                "date": r.date.isoformat() if hasattr(r.date, "isoformat") else str(r.date),
+                "date": f"{pd.Timestamp(r.date):%Y-%m-%d}",
                 "store_name": r.store_name,
                 "session_name": r.session_name,
                 "status": r.status,
                 "opened_by": r.opened_by,
-                "closed_by": r.closed_by,
-                "start": _stamp(r.start_local),
-                "stop": _stamp(r.stop_local),
+                "closed_by": None if pd.isna(r.closed_by) else r.closed_by,
+                "hours": _hours(r.date, r.start_local, r.stop_local),
                 "expected_cash": None if pd.isna(r.expected_cash) else round(float(r.expected_cash), 2),
                 "counted_cash": "open" if is_open else round(float(r.counted_cash), 2),
                 "difference": "open" if is_open or pd.isna(r.cash_difference) else round(float(r.cash_difference), 2),
@@ -281,7 +305,8 @@ def session_columns(currency: str) -> list[dict]:
     for col in columns:
         formatter = col.get("valueFormatter", {}).get("function")
         if col["field"] in ("counted_cash", "difference") and formatter:
-            col["valueFormatter"] = {"function": f"typeof params.value === 'string' ? params.value : {formatter}"}
+            col["valueFormatter"] = {"function": formatter.replace("NKnumber(", "NKnumberOrText(", 1)}
+            col["cellDataType"] = False  # an inferred "number" type would blank the text
     return columns
 
 
