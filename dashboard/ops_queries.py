@@ -182,14 +182,15 @@ def payments_daily(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> pd.Dat
 def sessions(cur: duckdb.DuckDBPyConnection, f: queries.Filters, threshold: Decimal) -> pd.DataFrame:
     """Sessions of the period with |cash difference| >= threshold, and the sessions still open (newest first).
 
-    Columns: date, store_id, store_name (the current name), session_name, state, status ("closed" |
+    Columns: date, store_id, store_name (the current name), session_id, session_name, state, status ("closed" |
     "open"), opened_by, closed_by, start_local, stop_local, expected_cash, counted_cash, cash_difference
     (None while open: never 0).
     """
     return _run(
         cur,
         f"""
-        SELECT s.date, s.store_id, coalesce(n.store_name, s.store_name) AS store_name, s.session_name, s.state,
+        SELECT s.date, s.store_id, coalesce(n.store_name, s.store_name) AS store_name, s.session_id, s.session_name,
+               s.state,
                CASE WHEN s.state = 'closed' THEN 'closed' ELSE 'open' END AS status,
                s.opened_by, s.closed_by, s.start_local, s.stop_local,
                CAST(s.expected_cash AS DOUBLE) AS expected_cash, CAST(s.counted_cash AS DOUBLE) AS counted_cash,
