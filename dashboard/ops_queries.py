@@ -1,7 +1,7 @@
 """The SQL of the Payments & cash and Customers pages, over the serving tables.
 
 Same rules as `queries`: the serving layer (`include/etl/serving.py`: `pay_day`, `sessions`,
-`cust_day`, `agg_customer`, `cust_first`, `ops_days`) is synced first, every query of a page
+`cust_day`, `agg_customer`, `cust_first`, `cust_first_all`, `ops_days`) is synced first, every query of a page
 runs on one cursor in one read transaction, and every user value is a bind parameter.
 The functions below take a cursor and a resolved `queries.Filters` (period and store;
 category and brand do not apply to payments, sessions or customers); `load_payments`,
@@ -264,21 +264,23 @@ def customer_share(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> Custom
     return CustomerShare(row[0], row[1], int(row[2]), int(row[3]))
 
 
-_FIRST = """
-    first AS (SELECT customer_id, min(first_date) AS first_date FROM cust_first
-              WHERE $store IS NULL OR store_id = $store GROUP BY 1)
-"""
+def _first(f: queries.Filters) -> str:
+    """Each customer's first day in the lake: at the filtered store, or at any store."""
+    if f.store_id is None:
+        return "SELECT customer_id, first_date FROM cust_first_all"
+    return "SELECT customer_id, first_date FROM cust_first WHERE store_id = $store"
 
 
 def new_vs_returning(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> NewReturning:
+    """A customer is new when their first day falls in the period (so they bought in it), else returning."""
     rows = _run(
         cur,
         f"""
-        WITH active AS (SELECT customer_id, sum(revenue) AS revenue, sum(orders) AS orders
-                        FROM agg_customer WHERE {{where}} GROUP BY 1),
-        {_FIRST}
-        SELECT first.first_date >= $lo AS is_new, count(*), sum(active.revenue), sum(active.orders)
-        FROM active JOIN first USING (customer_id) GROUP BY 1
+        WITH new AS (SELECT customer_id FROM ({_first(f)}) WHERE first_date BETWEEN $lo AND $hi),
+        active AS (SELECT customer_id, sum(revenue) AS revenue, sum(orders) AS orders
+                   FROM agg_customer WHERE {{where}} GROUP BY 1)
+        SELECT customer_id IN (SELECT customer_id FROM new) AS is_new, count(*), sum(revenue), sum(orders)
+        FROM active GROUP BY 1
         """,
         f,
     ).fetchall()
@@ -294,14 +296,20 @@ def new_vs_returning(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> NewR
 def customers_daily(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> pd.DataFrame:
     """Customers per day: new (their first order in the lake is that day) and returning; NaN for days
     that do not record customers. Summed over the period, `new` is the period's new customers."""
+    # distinct customers per day, counted when the day was summarised (a customer of two stores once)
+    active = (
+        "SELECT date, customers FROM cust_date WHERE date BETWEEN $lo AND $hi"
+        if f.store_id is None
+        else "SELECT date, customers FROM cust_day WHERE date BETWEEN $lo AND $hi AND store_id = $store"
+    )
     rows = _run(
         cur,
         f"""
-        WITH active AS (SELECT DISTINCT date, customer_id FROM agg_customer WHERE {{where}}),
-        {_FIRST}
-        SELECT a.date, count(*) FILTER (WHERE first.first_date = a.date),
-               count(*) FILTER (WHERE first.first_date < a.date)
-        FROM active a JOIN first USING (customer_id) GROUP BY 1
+        WITH active AS ({active}),
+        new AS (SELECT first_date AS date, count(*) AS new FROM ({_first(f)})
+                WHERE first_date BETWEEN $lo AND $hi GROUP BY 1)
+        SELECT date, coalesce(new.new, 0), active.customers - coalesce(new.new, 0)
+        FROM active LEFT JOIN new USING (date)
         """,
         f,
     ).fetchall()
@@ -319,24 +327,26 @@ def customers_daily(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> pd.Da
 def top_customers(cur: duckdb.DuckDBPyConnection, f: queries.Filters, limit: int = TOP_CUSTOMERS) -> pd.DataFrame:
     """customer_id, customer_name (id and name only: nothing else about a person is in the lake),
     revenue, orders, share (% of the period's revenue with a known customer), first_day (in the lake)."""
-    names = (
-        "SELECT DISTINCT ON (customer_id) customer_id, customer_name FROM dim_customers"
+    names = (  # the names of the top customers only: the dimension may hold every customer ever seen
+        "SELECT customer_id, any_value(customer_name) AS customer_name FROM dim_customers"
+        " WHERE customer_id IN (SELECT customer_id FROM top) GROUP BY 1"
         if queries._has_table(cur, "dim_customers")
         else "SELECT NULL::BIGINT AS customer_id, NULL::VARCHAR AS customer_name WHERE false"
     )
     return _run(
         cur,
         f"""
-        WITH c AS (SELECT customer_id, sum(revenue) AS revenue, sum(orders) AS orders
-                   FROM agg_customer WHERE {{where}} GROUP BY 1),
-        {_FIRST}
-        SELECT c.customer_id, coalesce(n.customer_name, 'Customer ' || CAST(c.customer_id AS VARCHAR)) AS customer_name,
-               CAST(c.revenue AS DOUBLE) AS revenue, CAST(c.orders AS BIGINT) AS orders,
-               CAST(100 * c.revenue / nullif(sum(c.revenue) OVER (), 0) AS DOUBLE) AS share,
+        WITH top AS (SELECT customer_id, sum(revenue) AS revenue, sum(orders) AS orders
+                     FROM agg_customer WHERE {{where}} GROUP BY 1 ORDER BY revenue DESC, customer_id LIMIT $limit),
+        known AS (SELECT sum(revenue_known) AS total FROM cust_day WHERE {{where}})
+        SELECT t.customer_id, coalesce(n.customer_name, 'Customer ' || CAST(t.customer_id AS VARCHAR)) AS customer_name,
+               CAST(t.revenue AS DOUBLE) AS revenue, CAST(t.orders AS BIGINT) AS orders,
+               CAST(100 * t.revenue / nullif(known.total, 0) AS DOUBLE) AS share,
                strftime(first.first_date, '%Y-%m-%d') AS first_day
-        FROM c LEFT JOIN ({names}) AS n USING (customer_id) LEFT JOIN first USING (customer_id)
-        ORDER BY c.revenue DESC, c.customer_id
-        LIMIT $limit
+        FROM top t CROSS JOIN known
+        LEFT JOIN ({names}) AS n USING (customer_id)
+        LEFT JOIN ({_first(f)}) AS first USING (customer_id)
+        ORDER BY t.revenue DESC, t.customer_id
         """,
         f,
         limit=limit,

@@ -17,9 +17,11 @@ process, summaries small enough to answer every dashboard question in millisecon
 - `pay_day`     day × store × currency × payment method: amount, payments, change, refunds
                 (from the day's `fact_payments` file; the Payments & cash page);
 - `sessions`    a copy of the day's `fact_sessions` rows (a few per store and day);
-- `cust_day`    day × store: revenue and orders, and those with a known customer;
+- `cust_day`    day × store: revenue and orders, those with a known customer, and customers
+                (`cust_date`: distinct customers per day, a customer of two stores once);
 - `agg_customer` day × store × customer: revenue and orders (top customers, new vs returning),
-                and `cust_first`, each customer's first day per store in the lake;
+                `cust_first`, each customer's first day per store in the lake, and
+                `cust_first_all`, their first day at any store;
 - `ops_days`    per loaded day: whether its payments and sessions files exist and whether
                 its fact file has the `partner_id` column (days loaded before are "partial").
 
@@ -75,7 +77,7 @@ NO_BRAND = "No brand"
 UNCATEGORISED = "Uncategorised"
 SERVING_DIR = "_serving"
 FORMAT = 3
-_OPS_DAILY = ("pay_day", "sessions", "cust_day", "agg_customer", "ops_days")
+_OPS_DAILY = ("pay_day", "sessions", "cust_day", "cust_date", "agg_customer", "ops_days")
 TABLES = (
     "days",
     "day_stores",
@@ -87,6 +89,7 @@ TABLES = (
     "mapping",
     *_OPS_DAILY,
     "cust_first",
+    "cust_first_all",
 )
 _DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", *_OPS_DAILY)
 _DIMS = ("dim_products", "dim_stores", "dim_customers")
@@ -120,10 +123,12 @@ CREATE TABLE IF NOT EXISTS sessions (date DATE, session_id BIGINT, session_name 
     stop_local TIMESTAMP, opening_cash DECIMAL(18,2), cash_moves DECIMAL(18,2), expected_cash DECIMAL(18,2),
     counted_cash DECIMAL(18,2), cash_difference DECIMAL(18,2), currency VARCHAR);
 CREATE TABLE IF NOT EXISTS cust_day (date DATE, store_id BIGINT, revenue DECIMAL(38,2), revenue_known DECIMAL(38,2),
-    orders BIGINT, orders_known BIGINT);
+    orders BIGINT, orders_known BIGINT, customers BIGINT);
+CREATE TABLE IF NOT EXISTS cust_date (date DATE, customers BIGINT);
 CREATE TABLE IF NOT EXISTS agg_customer (date DATE, store_id BIGINT, customer_id BIGINT, revenue DECIMAL(38,2),
     orders BIGINT);
 CREATE TABLE IF NOT EXISTS cust_first (customer_id BIGINT, store_id BIGINT, first_date DATE);
+CREATE TABLE IF NOT EXISTS cust_first_all (customer_id BIGINT, first_date DATE);
 CREATE TABLE IF NOT EXISTS ops_days (date DATE, payments BOOLEAN, sessions BOOLEAN, customers BOOLEAN);
 CREATE TABLE IF NOT EXISTS meta (version BIGINT);
 INSERT INTO meta SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM meta);
@@ -216,8 +221,12 @@ _STAGE_CUSTOMERS = {
         SELECT date, store_id, coalesce(sum(revenue), 0) AS revenue,
                coalesce(sum(revenue) FILTER (WHERE partner_id IS NOT NULL), 0) AS revenue_known,
                count(DISTINCT order_id) AS orders,
-               count(DISTINCT order_id) FILTER (WHERE partner_id IS NOT NULL) AS orders_known
+               count(DISTINCT order_id) FILTER (WHERE partner_id IS NOT NULL) AS orders_known,
+               count(DISTINCT partner_id) AS customers
         FROM stage_lines GROUP BY ALL ORDER BY date, store_id
+    """,
+    "cust_date": """
+        SELECT date, count(DISTINCT partner_id) AS customers FROM stage_lines GROUP BY date ORDER BY date
     """,
     "agg_customer": """
         SELECT date, store_id, partner_id AS customer_id, sum(revenue) AS revenue, count(DISTINCT order_id) AS orders
@@ -496,10 +505,15 @@ class Serving:
                 "INSERT INTO touched_customers SELECT DISTINCT customer_id FROM agg_customer"
                 " WHERE date IN (SELECT date FROM drop_days)"
             )
-            self._x("DELETE FROM cust_first WHERE customer_id IN (SELECT customer_id FROM touched_customers)")
+            for table in ("cust_first", "cust_first_all"):
+                self._x(f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM touched_customers)")
             self._x(
                 "INSERT INTO cust_first SELECT customer_id, store_id, min(date) FROM agg_customer"
-                " WHERE customer_id IN (SELECT customer_id FROM touched_customers) GROUP BY ALL ORDER BY 1, 2"
+                " WHERE customer_id IN (SELECT customer_id FROM touched_customers) GROUP BY ALL ORDER BY 3, 1"
+            )
+            self._x(
+                "INSERT INTO cust_first_all SELECT customer_id, min(first_date) FROM cust_first"
+                " WHERE customer_id IN (SELECT customer_id FROM touched_customers) GROUP BY ALL ORDER BY 2, 1"
             )
             self._x("DROP TABLE touched_customers")
 
