@@ -94,11 +94,37 @@ def serving_figures(root: str, periods: dict[str, dict], filters: dict[str, dict
         out["queries"][name] = timed(one, runs)
     questions = {**periods, **filters}
     out["pages"] = {name: timed(lambda raw=raw: _page(raw), runs) for name, raw in questions.items()}
+    out["other_pages"] = other_pages(periods, runs)
     # The same work as the baselines do (lake info + every query, no figures): like with like.
     out["queries_only"] = {
         name: timed(lambda raw=raw: (queries.read_lake_info(root), queries.load_overview(raw, root)), runs)
         for name, raw in questions.items()
     }
+    return out
+
+
+def other_pages(periods: dict[str, dict], runs: int) -> dict[str, dict[str, float]]:
+    """The Stores and Products pages (render callback, figures built) for each period.
+
+    Products shows the best seller of the default period: its lines are read from the
+    period's fact files (the serving summaries hold no margin, discount or hour per product),
+    then kept per version of the lake; "first view" measures that read.
+    """
+    from dashboard import queries
+    from dashboard.pages import products, stores
+
+    best = queries.load_overview({}).top_products
+    product = f"p:{int(best['product_id'].iloc[0])}" if best is not None and len(best) else None
+    out: dict[str, dict[str, float]] = {}
+    for name, raw in periods.items():
+        out[f"stores: {name}"] = timed(lambda raw=raw: stores.render(raw), runs)
+        out[f"products: {name}"] = timed(lambda raw=raw: products.render(raw, product, "together"), runs)
+
+        def first_view(raw: dict = raw) -> None:
+            queries._PRODUCT_CACHE.clear()  # a product nobody looked at since the last publish
+            products.render(raw, product, "together")
+
+        out[f"products, first view: {name}"] = timed(first_view, runs)
     return out
 
 

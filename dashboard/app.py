@@ -302,10 +302,15 @@ def create_app() -> Dash:
     _APP = app
     for module in PAGES:
         try:
-            importlib.import_module(module)
+            page = importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name != module:  # a page that is there but fails to import is a bug, not a missing page
                 raise
+            continue
+        entry = dash.page_registry.get(module)
+        if entry is not None and not entry.get("layout"):
+            # Dash reads `layout` itself only from a pages folder it scans; these modules are imported here.
+            entry["layout"] = page.layout
     app.layout = shell
     paths = [p["path"] for p in _pages()]
     clientside_callback(

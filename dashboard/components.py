@@ -133,6 +133,7 @@ class Column:
     kind: str = "text"  # text | money | count | quantity | number | percent | date
     pinned: bool = False
     min_width: int | None = None
+    wrap: bool = False  # long names wrap onto more lines instead of being cut
 
 
 _DIGITS = {"money": 2, "count": 0, "quantity": 3, "number": 2, "percent": 1}
@@ -154,8 +155,11 @@ def grid_columns(columns: Sequence[Column], currency: str = "") -> list[dict]:
                 filter="agNumberColumnFilter",
                 valueFormatter={"function": f"NKnumber(params.value, '{locale}', {low}, {digits}, '{suffix}')"},
             )
+            col["minWidth"] = 125 if c.kind == "money" else 115
         else:
-            col["filter"] = "agTextColumnFilter"
+            col.update(filter="agTextColumnFilter", minWidth=140)
+            if c.wrap:  # a name wraps onto a second line rather than being cut
+                col.update(wrapText=True, autoHeight=True)
         if c.pinned:
             col["pinned"] = "left"
         if c.min_width:
@@ -170,7 +174,15 @@ def grid(grid_id: str, columns: Sequence[Column] = (), height: str = "auto") -> 
         id=grid_id,
         columnDefs=grid_columns(columns),
         rowData=[],
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "flex": 1},
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "minWidth": 105,
+            "flex": 1,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={
             "domLayout": "autoHeight" if height == "auto" else "normal",
             "animateRows": False,

@@ -188,3 +188,73 @@ def heatmap(df: pd.DataFrame | None, currency: str, timezone: str) -> Figure:
         "zmax": max(float(z.max().max()), 0.01),
     }
     return _base([cell], yaxis={"autorange": "reversed"}, xaxis={"title": {"text": f"Hour of day ({timezone})"}})
+
+
+_GOOD = "#15803d"
+_BAD = "#b91c1c"
+_SERIES = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#0ea5e9", "#84cc16", "#ec4899")
+
+
+def growth_bars(df: pd.DataFrame | None, empty_message: str = "No day loaded in both years") -> Figure:
+    """Horizontal bars of growth in percent per `name` (columns name, growth, now, before); None = no bar."""
+    if df is None or df.empty or df["growth"].isna().all():
+        return empty(empty_message)
+    data = df.iloc[::-1]
+    values = _floats(data["growth"])
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "x": values,
+        "y": [short(str(n)) for n in data["name"]],
+        "marker": {"color": [_MUTED if v is None else (_GOOD if v >= 0 else _BAD) for v in values]},
+        "text": ["n/a" if v is None else f"{v:+,.1f} %" for v in values],
+        "textposition": "auto",
+        "customdata": [
+            [str(n), 0.0 if pd.isna(a) else float(a), 0.0 if pd.isna(b) else float(b)]
+            for n, a, b in zip(data["name"], data["now"], data["before"], strict=True)
+        ],
+        "hovertemplate": "%{customdata[0]}: %{x:+,.1f} %<br>%{customdata[1]:,.2f} vs %{customdata[2]:,.2f}"
+        "<extra></extra>",
+    }
+    return _base(
+        [bar],
+        xaxis={"title": {"text": "Growth (%)"}, "zeroline": True, "zerolinecolor": "#94a3b8"},
+        yaxis={"type": "category"},
+    )
+
+
+def lines(
+    df: pd.DataFrame | None, y_title: str, hover_unit: str = "", empty_message: str = "No sales in this period"
+) -> Figure:
+    """One line per `series` over `date` (columns date, series, value); a missing value is a gap."""
+    if df is None or df.empty or df["value"].fillna(0).eq(0).all():
+        return empty(empty_message)
+    data = []
+    for i, (name, part) in enumerate(df.groupby("series", sort=False)):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": short(str(name)),
+                "x": _dates(part["date"]),
+                "y": _floats(part["value"]),
+                "line": {"color": _SERIES[i % len(_SERIES)], "width": 2},
+                "marker": {"size": 4},
+                "hovertemplate": "%{x|%a %Y-%m-%d}: %{y:,.2f} " + hover_unit + "<extra>" + str(name)[:40] + "</extra>",
+            }
+        )
+    return _base(data, xaxis={"type": "date"}, yaxis={"title": {"text": y_title}, "rangemode": "tozero"})
+
+
+def columns(labels: list[str], values: list[float | None], y_title: str, hover_unit: str = "") -> Figure:
+    """Vertical bars, one per label in the given order (e.g. hours of the day)."""
+    if not values or all((v or 0) == 0 for v in values):
+        return empty("No sales in this period")
+    bar = {
+        "type": "bar",
+        "x": labels,
+        "y": values,
+        "marker": {"color": _ACCENT},
+        "hovertemplate": "%{x}: %{y:,.2f} " + hover_unit + "<extra></extra>",
+    }
+    return _base([bar], xaxis={"type": "category"}, yaxis={"title": {"text": y_title}})

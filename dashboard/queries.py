@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -767,14 +769,17 @@ def store_comparison(reader: _Reader) -> pd.DataFrame:
             FROM agg_day WHERE date BETWEEN $lo AND $hi AND ($store IS NULL OR store_id = $store)
             GROUP BY store_id
         ),
+        lfl_days AS (
+            SELECT unnest($now::DATE[]) AS date, true AS is_now
+            UNION ALL SELECT unnest($before::DATE[]) AS date, false AS is_now
+        ),
         lfl AS (
-            SELECT store_id,
-                   sum(revenue) FILTER (WHERE list_contains($now, date)) AS lfl_now,
-                   sum(revenue) FILTER (WHERE list_contains($before, date)) AS lfl_before
-            FROM agg_day
-            WHERE (list_contains($now, date) OR list_contains($before, date))
-              AND ($store IS NULL OR store_id = $store)
-            GROUP BY store_id
+            SELECT a.store_id,
+                   sum(a.revenue) FILTER (WHERE d.is_now) AS lfl_now,
+                   sum(a.revenue) FILTER (WHERE NOT d.is_now) AS lfl_before
+            FROM agg_day AS a JOIN lfl_days AS d USING (date)
+            WHERE $store IS NULL OR a.store_id = $store
+            GROUP BY a.store_id
         )
         SELECT store_id, coalesce(n.store_name, 'Store ' || CAST(store_id AS VARCHAR)) AS store_name,
                coalesce(cur.currency, n.currency) AS currency,
@@ -978,6 +983,9 @@ def _choice_ids(cur: duckdb.DuckDBPyConnection, choice: ProductChoice) -> list[t
 def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.DataFrame]:
     """Every figure of the products page for `product_ids`, from one scan of the period's fact files.
 
+    Returns `{"rollups": {(part, is_current): [row, ...]}}` where part is day, day_product,
+    store, hour, product or total.
+
     The serving summaries hold quantity and revenue per product but not margin, discounts,
     refunds or hours, so this reads the lines of the period and of the compared period,
     keeping only the chosen products (a few files of ≈ 10k lines each per month).
@@ -987,16 +995,56 @@ def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.Data
     prev_lo, prev_hi = f.previous
     days = [d for d in _day_list(f.start, f.end) + _day_list(prev_lo, prev_hi) if d in reader.info.loaded_days]
     files = partition_files(reader.info.root, lake.FACT_SALES, sorted(set(days)))
-    empty = pd.DataFrame(columns=["part", "date", "store_id", "local_hour", "product_id", "is_current"])
     if not files or not product_ids:
-        return {"rollups": empty}
-    df = reader.cur.execute(
+        return {"rollups": {}}
+    version = reader.cur.execute("SELECT version FROM meta").fetchone()[0]
+    key = (reader.info.root, version, tuple(sorted(product_ids)), f.start, f.end, prev_lo, f.store_id)
+    with _PRODUCT_LOCK:
+        if key in _PRODUCT_CACHE:
+            _PRODUCT_CACHE.move_to_end(key)
+            return _PRODUCT_CACHE[key]
+    value = _product_rollups(reader, files, product_ids)
+    with _PRODUCT_LOCK:
+        _PRODUCT_CACHE[key] = value
+        while len(_PRODUCT_CACHE) > _PRODUCT_CACHE_SIZE:
+            _PRODUCT_CACHE.popitem(last=False)
+    return value
+
+
+# The last product pages asked, per version of the serving layer (a publish bumps it): a product
+# looked at again, or another variant split of it, is not read from the files again.
+_PRODUCT_CACHE: OrderedDict[tuple, dict[str, object]] = OrderedDict()
+_PRODUCT_CACHE_SIZE = 64
+_PRODUCT_LOCK = threading.Lock()
+
+
+def _product_rollups(reader: _Reader, files: dict[date, str], product_ids: list[int]) -> dict[str, object]:
+    f = reader.filters
+    prev_lo, prev_hi = f.previous
+    try:
+        result = _product_scan(reader, files, product_ids, union=False)
+    except duckdb.Error:  # files of several schema versions: unify them by name (slower)
+        result = _product_scan(reader, files, product_ids, union=True)
+    names = [d[0] for d in result.description]
+    parts: dict[tuple[str, bool], list[dict]] = {}
+    for row in result.fetchall():
+        record = dict(zip(names, row, strict=True))
+        parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+    return {"rollups": parts}
+
+
+def _product_scan(
+    reader: _Reader, files: dict[date, str], product_ids: list[int], union: bool
+) -> duckdb.DuckDBPyConnection:
+    f = reader.filters
+    prev_lo, prev_hi = f.previous
+    return reader.cur.execute(
         """
         WITH lines AS (
             SELECT date, store_id, CAST(local_hour AS INTEGER) AS local_hour, product_id, order_id, quantity,
                    revenue, revenue_excl_tax, margin, discount_amount, is_refund,
                    date BETWEEN $lo AND $hi AS is_current
-            FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+            FROM read_parquet($files, hive_partitioning = false, union_by_name = $union)
             WHERE list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)
               AND (date BETWEEN $lo AND $hi OR date BETWEEN $plo AND $phi)
         )
@@ -1023,9 +1071,9 @@ def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.Data
             "hi": f.end,
             "plo": prev_lo,
             "phi": prev_hi,
+            "union": union,
         },
-    ).df()
-    return {"rollups": df}
+    )
 
 
 def load_product(raw: Mapping[str, object], product: object, root: str | None = None) -> Page:
@@ -1036,7 +1084,13 @@ def load_product(raw: Mapping[str, object], product: object, root: str | None = 
         if choice is None:
             return
         variants = _choice_ids(reader.cur, choice)
-        page.data = {"choice": choice, "variants": variants, **product_detail(reader, [p for p, _n in variants])}
+        label = dict(product_options(reader.cur)).get(choice.value) or (variants[0][1] if variants else choice.value)
+        page.data = {
+            "choice": choice,
+            "label": label,
+            "variants": variants,
+            **product_detail(reader, [p for p, _n in variants]),
+        }
         page.currencies = reader.info.currencies
 
     page = load_page("products", raw, build, root, category=None, brand=None)

@@ -14,8 +14,10 @@ from typing import Any
 import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard import anomaly_banner, components, figures, ids, queries
+from dashboard.app import page_search
 from dashboard.components import Column
 from include.etl.config import lake_root, store_timezone
 
@@ -23,14 +25,15 @@ _GROUP_OPTIONS = [
     {"label": "Each variant", "value": "variant"},
     {"label": "All variants together", "value": "template"},
 ]
+# What matters first (a phone shows the first columns; the others scroll inside the grid).
 _TOP_COLUMNS = (
-    Column("product_id", "ID", "count"),
-    Column("product_name", "Product", min_width=180),
-    Column("variants", "Variants", "count"),
-    Column("product_category", "Category"),
-    Column("brand", "Brand"),
-    Column("qty", "Qty", "quantity"),
+    Column("product_name", "Product", min_width=200, wrap=True),
     Column("revenue", "Revenue", "money"),
+    Column("qty", "Qty", "quantity"),
+    Column("variants", "Variants", "count"),
+    Column("product_category", "Category", min_width=220),
+    Column("brand", "Brand", min_width=160),
+    Column("product_id", "ID", "count"),
 )
 _CHARTS = (ids.TREND, ids.CATEGORY_MIX, ids.BRAND_MIX, ids.HEATMAP, ids.STORES)
 
@@ -272,6 +275,8 @@ RENDER_OUTPUTS = (
     Input(ids.GROUP, "value"),
 )
 def _render(raw, group):
+    if raw is None:  # the shell has not read the URL yet: its answer triggers this again
+        raise PreventUpdate
     return render(raw, group)
 
 
@@ -282,7 +287,5 @@ def _render(raw, group):
     prevent_initial_call=True,
 )
 def _group_in_url(group, search):
-    from dashboard.app import page_search
-
     new = page_search(search, group=None if group == "variant" else group)
     return new if new != (search or "") else no_update

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dashboard_fake_lake import generate_rows, write_lake
+from dashboard_fake_lake import (
+    generate_big_rows,
+    generate_rows,
+    generate_year_before_rows,
+    write_big_lake,
+    write_lake,
+    write_year_before,
+)
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +25,29 @@ def fake_lake(tmp_path_factory: pytest.TempPathFactory, lake_rows: list[dict]) -
     root = tmp_path_factory.mktemp("lake")
     write_lake(root, lake_rows)
     return root
+
+
+@pytest.fixture(scope="session")
+def year_before_rows() -> list[dict]:
+    return generate_year_before_rows()
+
+
+@pytest.fixture(scope="session")
+def two_year_lake(
+    tmp_path_factory: pytest.TempPathFactory, lake_rows: list[dict], year_before_rows: list[dict]
+) -> Path:
+    """The fake lake plus 1–14 February 2024 (the 5th never loaded), for like-for-like growth."""
+    root = tmp_path_factory.mktemp("two-year-lake")
+    write_lake(root, lake_rows)
+    write_year_before(root, year_before_rows)
+    return root
+
+
+@pytest.fixture
+def two_year_env(two_year_lake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DATA_LAKE_PATH", str(two_year_lake))
+    monkeypatch.setenv("STORE_TIMEZONE", "UTC")
+    return two_year_lake
 
 
 @pytest.fixture
@@ -34,3 +64,23 @@ def empty_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     monkeypatch.setenv("DATA_LAKE_PATH", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def big_rows() -> list[dict]:
+    return generate_big_rows()
+
+
+@pytest.fixture(scope="session")
+def big_lake(tmp_path_factory: pytest.TempPathFactory, big_rows: list[dict]) -> Path:
+    """60 brands, one template in 5 variants, amounts in the millions (dashboard_fake_lake, issue 8)."""
+    root = tmp_path_factory.mktemp("big-lake")
+    write_big_lake(root, big_rows)
+    return root
+
+
+@pytest.fixture
+def big_env(big_lake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DATA_LAKE_PATH", str(big_lake))
+    monkeypatch.setenv("STORE_TIMEZONE", "UTC")
+    return big_lake

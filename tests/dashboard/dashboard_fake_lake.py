@@ -113,14 +113,20 @@ def _line(
     }
 
 
-def generate_rows(seed: int = 7) -> list[dict]:
+def generate_rows(
+    seed: int = 7,
+    start: date = START,
+    days: int = DAYS,
+    skip: tuple[date, ...] = (MISSING_DAY, ZERO_SALES_DAY),
+    first_order: int = 5000,
+) -> list[dict]:
     rng = random.Random(seed)
     rows: list[dict] = []
-    order_id, line_id = 5000, 90000
+    order_id, line_id = first_order, first_order * 18
     products = list(PRODUCTS.values())
-    for offset in range(DAYS):
-        day = START + timedelta(days=offset)
-        if day in (MISSING_DAY, ZERO_SALES_DAY):
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        if day in skip:
             continue
         for store_id in STORES:
             if store_id == 3 and offset % 7 == 6:
@@ -166,16 +172,77 @@ def generate_rows(seed: int = 7) -> list[dict]:
     return rows
 
 
-def write_lake(root: Path, rows: list[dict]) -> None:
+def cash_difference(day: date, store_id: int) -> Decimal:
+    """The counted minus expected cash of the day's session of a store: a few are short."""
+    return Decimal("-2.50") if (day.toordinal() + store_id) % 7 == 0 else Decimal("0.00")
+
+
+def session_rows(rows: list[dict]) -> list[dict]:
+    """One closed session per store and day with sales (fact_sessions), with known cash differences."""
+    out = {}
+    for r in rows:
+        key = (r["date"], r["store_id"])
+        if key in out:
+            continue
+        day, store_id = key
+        opened = datetime(day.year, day.month, day.day, 7, 0)
+        closed = datetime(day.year, day.month, day.day, 22, 0)
+        expected = Decimal("200.00")
+        out[key] = {
+            "date": day,
+            "session_id": r["session_id"],
+            "session_name": f"POS/{r['session_id']:05d}",
+            "store_id": store_id,
+            "store_name": STORES[store_id],
+            "state": "closed",
+            "opened_by_id": 2,
+            "opened_by": "Mitchell Admin",
+            "closed_by_id": 2,
+            "closed_by": "Mitchell Admin",
+            "start_local": opened,
+            "stop_local": closed,
+            "start_utc": opened,
+            "stop_utc": closed,
+            "opening_cash": Decimal("100.00"),
+            "cash_moves": Decimal("0.00"),
+            "expected_cash": expected,
+            "counted_cash": expected + cash_difference(day, store_id),
+            "cash_difference": cash_difference(day, store_id),
+            "currency": CURRENCY,
+        }
+    return list(out.values())
+
+
+def write_days(root: Path, rows: list[dict], days: list[date]) -> None:
+    """The fact_sales and fact_sessions files of `days` (a day without rows gets empty, typed files)."""
     by_day: dict[date, list[dict]] = {}
     for row in rows:
         by_day.setdefault(row["date"], []).append(row)
-    for offset in range(DAYS):
-        day = START + timedelta(days=offset)
-        if day == MISSING_DAY:
-            continue
+    for day in days:
         table = pa.Table.from_pylist(by_day.get(day, []), schema=schema.FACT_SALES)
         lake.write_parquet_atomic(table, lake.partition_file(root, lake.FACT_SALES, day))
+        sessions = pa.Table.from_pylist(session_rows(by_day.get(day, [])), schema=schema.FACT_SESSIONS)
+        lake.write_parquet_atomic(sessions, lake.partition_file(root, lake.FACT_SESSIONS, day))
+
+
+# A year earlier, for like-for-like growth: 1–14 February 2024 except the 5th (never loaded).
+YEAR_BEFORE_START = date(2024, 2, 1)
+YEAR_BEFORE_DAYS = 14
+YEAR_BEFORE_MISSING = date(2024, 2, 5)
+
+
+def generate_year_before_rows() -> list[dict]:
+    return generate_rows(seed=11, start=YEAR_BEFORE_START, days=YEAR_BEFORE_DAYS, skip=(), first_order=1000)
+
+
+def write_year_before(root: Path, rows: list[dict]) -> None:
+    days = [YEAR_BEFORE_START + timedelta(days=i) for i in range(YEAR_BEFORE_DAYS)]
+    write_days(root, rows, [d for d in days if d != YEAR_BEFORE_MISSING])
+
+
+def write_lake(root: Path, rows: list[dict]) -> None:
+    days = [START + timedelta(days=offset) for offset in range(DAYS)]
+    write_days(root, rows, [d for d in days if d != MISSING_DAY])
     loaded = datetime(2025, 3, 2, 2, 0)
     products = [
         {

@@ -169,6 +169,7 @@ def write(root: Path, data: OpsLake) -> None:
             table = table.drop_columns(["partner_id"])  # loaded before the column existed
         lake.write_parquet_atomic(table, lake.partition_file(root, lake.FACT_SALES, day))
         if day < FIRST_NEW_DAY:
+            lake.partition_file(root, lake.FACT_SESSIONS, day).unlink(missing_ok=True)  # loaded before sessions
             continue
         for name, rows, arrow_schema in (
             (lake.FACT_PAYMENTS, data.payments, schema.FACT_PAYMENTS),

@@ -141,3 +141,102 @@ def test_dashboard_in_a_real_browser(server: str, browser, lake_rows: list[dict]
     expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END))["revenue"]), timeout=_WAIT_MS)
     assert not [e for e in errors if "favicon" not in e], "\n".join(errors)
     page.close()
+
+
+# Text cut off: an element holding text itself (not a container of texts), wider than its box
+# while its box hides the overflow. Screen-reader-only boxes (1 px) and the charts' SVG aside.
+_CLIPPED = """() => [...document.querySelectorAll('body *')].filter(e => {
+    if (!e.offsetParent || e.closest('.js-plotly-plot') || e.clientWidth <= 1) return false;
+    const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) return false;
+    let box = e;
+    for (let i = 0; i < 3 && box; i++, box = box.parentElement) {
+        const s = getComputedStyle(box);
+        const hides = ['hidden', 'clip'].includes(s.overflowX) || s.textOverflow === 'ellipsis';
+        if (hides && box.scrollWidth > box.clientWidth + 1) return true;
+    }
+    return false;
+}).map(e => (e.id || e.className || e.tagName) + ': ' + e.textContent.trim().slice(0, 40))"""
+_WIDE = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+def _check_layout(page, where: str) -> None:  # noqa: ANN001
+    page.wait_for_timeout(400)  # charts and grids size themselves after the data arrives
+    assert page.evaluate(_WIDE), f"{where}: the page scrolls sideways"
+    clipped = page.evaluate(_CLIPPED)
+    assert clipped == [], f"{where}: clipped text {clipped}"
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_every_page_at_desktop_and_phone_width(server: str, browser, lake_rows: list[dict], width: int) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    start = END - timedelta(days=29)
+
+    # Overview with a store picked in the shared filter bar.
+    page.goto(f"{server}?store=2")
+    revenue = page.locator("#kpi-revenue")
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END, store=2))["revenue"]), timeout=_WAIT_MS)
+    expect(page.locator("#table-top-products")).to_contain_text("Product", timeout=_WAIT_MS)
+    _check_layout(page, f"overview at {width}px")
+    page.screenshot(path=str(ARTIFACTS / f"overview-{width}.png"), full_page=True)
+
+    # The nav keeps the filters: the Stores page opens on the same store.
+    page.locator("#nav-stores").click()
+    expect(page).to_have_url(f"{server}stores?store=2", timeout=_WAIT_MS)
+    grid = page.locator("#table-stores")
+    expect(grid).to_contain_text("Ghent Korenmarkt", timeout=_WAIT_MS)
+    expect(grid).not_to_contain_text("Brussels Centre")
+    expect(page.locator("#filter-store")).to_contain_text("Ghent Korenmarkt")
+    expect(page.locator("#stores-messages")).to_contain_text("only the days of this period loaded in both years")
+    expect(page.locator("#filter-category-box")).to_be_hidden()  # category and brand do not apply here
+    _check_layout(page, f"stores at {width}px")
+    page.screenshot(path=str(ARTIFACTS / f"stores-{width}.png"), full_page=True)
+
+    # Products: search by name, pick one; its revenue for the same store and period.
+    page.locator("#nav-products").click()
+    expect(page).to_have_url(f"{server}products?store=2", timeout=_WAIT_MS)
+    page.locator("#product-choice").click()
+    page.keyboard.type("Product 101")
+    page.get_by_role("option", name="Product 101").click()
+    expect(page).to_have_url(f"{server}products?store=2&product=p%3A101", timeout=_WAIT_MS)
+    mine = [r for r in select(lake_rows, start, END, store=2) if r["product_id"] == 101]
+    expect(page.locator("#kpi-product-revenue")).to_have_text(fmt_money(totals(mine)["revenue"]), timeout=_WAIT_MS)
+    expect(page.locator("#table-product-variants")).to_contain_text("Product 101", timeout=_WAIT_MS)
+    expect(page.locator("#product-split")).to_be_hidden()  # together / apart is for templates
+    _check_layout(page, f"products at {width}px")
+    page.screenshot(path=str(ARTIFACTS / f"products-{width}.png"), full_page=True)
+
+    # Back on the overview through the nav, the page key stays out of the shared filters.
+    page.locator("#nav-overview").click()
+    expect(revenue).to_have_text(fmt_money(totals(select(lake_rows, start, END, store=2))["revenue"]), timeout=_WAIT_MS)
+    assert not [e for e in errors if "favicon" not in e], "\n".join(errors)
+    page.close()
+
+
+def test_a_chart_csv_is_what_the_chart_draws(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    import csv
+
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{server}?start=2025-02-01&end=2025-02-28&store=1")
+    expect(page.locator("#kpi-revenue")).not_to_have_text("—", timeout=_WAIT_MS)
+    plot = page.locator("#chart-trend .js-plotly-plot")
+    expect(plot).to_be_visible(timeout=_WAIT_MS)
+    page.wait_for_function("() => document.querySelector('#chart-trend .js-plotly-plot').data?.length === 2")
+    drawn = page.evaluate("() => document.querySelector('#chart-trend .js-plotly-plot').data[1]")
+    with page.expect_download() as download:
+        page.locator("#chart-trend").locator("xpath=ancestor::section").get_by_role("button", name="CSV").click()
+    assert download.value.suggested_filename == "chart-trend_2025-02-01_2025-02-28.csv"
+    path = tmp_path / "trend.csv"
+    download.value.save_as(path)
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["Date"] for r in rows] == [x[:10] for x in drawn["x"]]
+    assert [float(r["Revenue (EUR)"]) if r["Revenue (EUR)"] else None for r in rows] == drawn["y"]
+    page.close()

@@ -160,8 +160,9 @@ def test_render_shows_known_kpis(lake_env: Path, lake_rows: list[dict]) -> None:
     assert "01 Feb 2025 – 28 Feb 2025 (28 days)" in shown["period"]
     assert "2025-02-10" in _text(shown["messages"])  # the missing day inside the period
     assert len(shown["rows"]) == 20 and shown["rows"][0]["revenue"] >= shown["rows"][-1]["revenue"]
-    assert shown["columns"][-1]["headerName"] == "Revenue (EUR)"
-    assert "NKnumber(params.value, 'en-US', 2, 2" in shown["columns"][-1]["valueFormatter"]["function"]
+    revenue = next(c for c in shown["columns"] if c["field"] == "revenue")
+    assert revenue["headerName"] == "Revenue (EUR)"
+    assert "NKnumber(params.value, 'en-US', 2, 2" in revenue["valueFormatter"]["function"]
     assert [t["name"] for t in shown["trend"]["data"]] == ["Previous period", "This period"]
     go.Figure(shown["trend"])  # a valid Plotly figure
 

@@ -21,9 +21,7 @@ from dashboard_fake_lake import (
     STORES,
     big_select,
     fmt_money,
-    generate_big_rows,
     totals,
-    write_big_lake,
 )
 from test_dashboard_browser import _ARGS, _WAIT_MS, CHROMIUM, start_dashboard
 
@@ -31,25 +29,6 @@ from dashboard import app, figures, ids, queries
 from dashboard.pages import overview
 
 START = BIG_END.replace(day=1)
-
-
-@pytest.fixture(scope="module")
-def big_rows() -> list[dict]:
-    return generate_big_rows()
-
-
-@pytest.fixture(scope="module")
-def big_lake(tmp_path_factory: pytest.TempPathFactory, big_rows: list[dict]) -> Path:
-    root = tmp_path_factory.mktemp("big-lake")
-    write_big_lake(root, big_rows)
-    return root
-
-
-@pytest.fixture
-def big_env(big_lake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("DATA_LAKE_PATH", str(big_lake))
-    monkeypatch.setenv("STORE_TIMEZONE", "UTC")
-    return big_lake
 
 
 def _render(raw: dict, group: str | None = None) -> dict:
