@@ -225,3 +225,25 @@ def test_sessions_per_store_for_the_stores_page(ops: OpsLake, ops_lake: Path) ->
         )
         assert _d(row.cash_difference) == sum((s["cash_difference"] for s in closed), Decimal(0))
     assert list(df["store_id"]) == [1, 2, 3] and df["open"].sum() == 1
+
+
+def test_a_lake_loaded_before_payments_and_customers_existed(ops: OpsLake, tmp_path: Path) -> None:
+    """No file has `partner_id`, no payments or sessions file: the pages say so, nothing fails."""
+    import pyarrow as pa
+
+    from include.etl import lake, schema
+
+    days = [FIRST_NEW_DAY + timedelta(days=i) for i in range(3)]
+    for day in days:
+        rows = [r for r in ops.rows if r["date"] == day]
+        table = pa.Table.from_pylist(rows, schema=schema.FACT_SALES).drop_columns(["partner_id"])
+        lake.write_parquet_atomic(table, lake.partition_file(tmp_path, lake.FACT_SALES, day))
+    raw = {"start": days[0].isoformat(), "end": days[-1].isoformat()}
+    pay = ops_queries.load_payments(raw, str(tmp_path))
+    assert pay.without_payments == days and pay.totals.amount == 0 and pay.methods.empty
+    assert pay.daily["total"].isna().all()
+    cust = ops_queries.load_customers(raw, str(tmp_path))
+    assert cust.without_customers == days and cust.share.share is None and cust.top.empty
+    assert cust.split.customers == 0
+    sessions = ops_queries.load_sessions(raw, Decimal(0), str(tmp_path))
+    assert sessions.without_sessions == days and sessions.rows.empty
