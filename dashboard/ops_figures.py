@@ -80,11 +80,16 @@ def type_share(df: pd.DataFrame | None, currency: str) -> Figure:
         "direction": "clockwise",
         "marker": {"colors": colors},
         "textinfo": "percent",
+        "textposition": "inside",  # an outside label of a thin slice would be cut at the top
         "customdata": [int(n) for n in df["payments"]],
         "hovertemplate": "%{label}: %{value:,.2f} " + currency + " (%{percent})<br>%{customdata:,} payments"
         "<extra></extra>",
     }
-    return _base([pie], legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0})
+    return _base(
+        [pie],
+        legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0},
+        uniformtext={"minsize": 9, "mode": "hide"},
+    )
 
 
 def daily_payments(df: pd.DataFrame | None, currency: str) -> Figure:
@@ -163,9 +168,14 @@ def known_share(revenue: float, known: float, currency: str) -> Figure:
         "direction": "clockwise",
         "marker": {"colors": [_NEW, _ANONYMOUS]},
         "textinfo": "percent",
+        "textposition": "inside",
         "hovertemplate": "%{label}: %{value:,.2f} " + currency + " (%{percent})<extra></extra>",
     }
-    return _base([pie], legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0})
+    return _base(
+        [pie],
+        legend={"orientation": "h", "y": -0.05, "yanchor": "top", "x": 0},
+        uniformtext={"minsize": 9, "mode": "hide"},
+    )
 
 
 def new_vs_returning(df: pd.DataFrame | None) -> Figure:

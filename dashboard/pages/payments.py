@@ -30,11 +30,11 @@ SESSIONS_NOTE = "pay-sessions-note"
 THRESHOLD = "pay-threshold"
 CHARTS = (METHODS, TYPES, DAILY, CHANGE)
 
-SESSION_COLUMNS = (
-    Column("date", "Day", "date", min_width=120),
+SESSION_COLUMNS = (  # what matters first: a phone shows the day, the difference and the store
+    Column("date", "Day", "date", min_width=125),
+    Column("difference", "Difference", "money", min_width=125),
     Column("store_name", "Store", min_width=140),
     Column("session_name", "Session", min_width=115),
-    Column("difference", "Difference", "money", min_width=130),
     Column("expected_cash", "Expected cash", "money", min_width=130),
     Column("counted_cash", "Counted cash", "money", min_width=130),
     Column("status", "State", min_width=90),
