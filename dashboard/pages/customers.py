@@ -124,7 +124,7 @@ def top_rows(page: ops_queries.CustomersPage) -> list[dict]:
 
 
 def messages(page: ops_queries.CustomersPage) -> list[html.Div]:
-    has_rows = page.filters is not None and page.share.orders > 0
+    has_rows = page.filters is not None and (page.share.orders > 0 or bool(page.without_customers))
     out = components.period_messages(page, has_rows, compared=False)
     if page.filters is not None and page.without_customers:
         out.append(

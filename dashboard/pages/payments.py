@@ -194,7 +194,8 @@ def chart_rows(page: ops_queries.PaymentsPage) -> tuple[list[dict], ...]:
 
 
 def messages(page: ops_queries.PaymentsPage) -> list[html.Div]:
-    has_rows = page.methods is not None and not page.methods.empty
+    # a period loaded before payments were recorded is not "no sales": the warning below says why
+    has_rows = (page.methods is not None and not page.methods.empty) or bool(page.without_payments)
     out = components.period_messages(page, has_rows, compared=False)
     if page.filters is not None and page.without_payments:
         out.append(

@@ -84,6 +84,9 @@ def test_payments_before_payments_were_recorded_says_so(app_pages: tuple) -> Non
     _label, messages, *_ = payments.render({"start": "2025-01-01", "end": "2025-01-10"})
     text = " ".join(_texts(messages))
     assert "5 day(s) of this period were loaded before payments were recorded" in text
+    only_old = " ".join(_texts(payments.render({"start": "2025-01-01", "end": "2025-01-05"})[1]))
+    assert "loaded before payments were recorded" in only_old and "No sales" not in only_old
+    assert "No sales" in " ".join(_texts(payments.render({"start": "2025-02-11", "end": "2025-02-11"})[1]))
 
 
 def test_sessions_grid_lists_the_differences_and_open_sessions(app_pages: tuple, ops: OpsLake) -> None:
