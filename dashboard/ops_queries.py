@@ -403,6 +403,7 @@ class SessionsPage(_Page):
 @dataclass
 class CustomersPage(_Page):
     without_customers: list[date] = field(default_factory=list)  # loaded before partner_id existed
+    customers_since: date | None = None  # the first day of the lake that records customers: "new" counts from it
     share: CustomerShare = field(default_factory=CustomerShare)
     split: NewReturning = field(default_factory=NewReturning)
     daily: pd.DataFrame | None = None
@@ -479,6 +480,7 @@ def load_customers(raw: Mapping[str, object], root: str | None = None) -> Custom
         if f is None:
             return page
         page.without_customers = _without(cur, f, 2)
+        page.customers_since = cur.execute("SELECT min(date) FROM ops_days WHERE customers").fetchone()[0]
         page.share = customer_share(cur, f)
         page.split = new_vs_returning(cur, f)
         page.daily = customers_daily(cur, f)

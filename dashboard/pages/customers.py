@@ -8,6 +8,7 @@ person is in the lake. Callbacks only fetch (`ops_queries`), build (`ops_figures
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dash
@@ -135,8 +136,13 @@ def messages(page: ops_queries.CustomersPage) -> list[html.Div]:
                 "warn",
             )
         )
-    if page.filters is not None and page.filters.store_id is not None:
-        out.append(components.message("New means the customer's first order at this store.", "info"))
+    if page.filters is not None and page.customers_since is not None:
+        where = " at this store" if page.filters.store_id is not None else ""
+        text = f"A customer is new when their first order{where} in the lake falls in this period"
+        if page.customers_since >= page.filters.start - timedelta(days=90):
+            since = f"{page.customers_since:%d %b %Y}"
+            text += f"; the lake records customers from {since} only, so some may have bought before"
+        out.append(components.message(text + ".", "info"))
     return out
 
 

@@ -34,7 +34,7 @@ SESSION_COLUMNS = (  # what matters first: a phone shows the day, the difference
     Column("date", "Day", "date", min_width=125),
     Column("difference", "Difference", "money", min_width=125),
     Column("store_name", "Store", min_width=140),
-    Column("session_name", "Session", min_width=115),
+    Column("session_name", "Session", min_width=125),
     Column("expected_cash", "Expected cash", "money", min_width=130),
     Column("counted_cash", "Counted cash", "money", min_width=130),
     Column("status", "State", min_width=90),
@@ -248,7 +248,7 @@ def _hours(day: Any, start: Any, stop: Any) -> str:
     if stop is None or pd.isna(stop):
         return text
     stop = pd.Timestamp(stop)
-    return f"{text} {stop:%H:%M}" if stop.date() == pd.Timestamp(day).date() else f"{text} {stop:%Y-%m-%d %H:%M}"
+    return f"{text} {stop:%H:%M}" if stop.date() == pd.Timestamp(day).date() else f"{text} {stop:%d %b %H:%M}"
 
 
 def session_rows(page: ops_queries.SessionsPage) -> list[dict]:

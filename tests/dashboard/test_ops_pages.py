@@ -124,6 +124,7 @@ def test_customers_render_shows_the_known_totals(app_pages: tuple, ops: OpsLake)
     assert set(top[0]) == {"customer_id", "customer_name", "revenue", "orders", "share", "first_day"}
     assert [c["field"] for c in columns][:2] == ["customer_id", "customer_name"]
     assert share_fig["data"] and daily_fig["data"]
+    assert "the lake records customers from 06 Jan 2025 only" in " ".join(_texts(messages))
 
 
 def test_invalid_filters_and_an_empty_lake(app_pages: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
