@@ -63,7 +63,8 @@ SYNC_OUTPUTS = (
     "max_date",
     "freshness",
 )
-_APP: Dash | None = None
+_CONFIGURED = False  # an app exists, so pages may register
+_PAGES_DONE = False
 
 
 def _labelled(label: str, control: Any, box_id: str | None = None) -> html.Div:
@@ -284,12 +285,8 @@ def page_search(search: str | None, **changes: str | None) -> str:
     return _search(query)
 
 
-def create_app() -> Dash:
-    """The process's one Dash app (pages and callbacks are process-wide in Dash)."""
-    global _APP
-    if _APP is not None:
-        return _APP
-    app = Dash(
+def _dash() -> Dash:
+    return Dash(
         __name__,
         title="NK Dash",
         assets_folder=str(_ASSETS),
@@ -299,7 +296,21 @@ def create_app() -> Dash:
         pages_folder="",
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    _APP = app
+
+
+def pages_ready() -> None:
+    """Let the page modules register themselves: Dash allows that only once an app has been made."""
+    global _CONFIGURED
+    if not _CONFIGURED:
+        _dash()
+        _CONFIGURED = True
+
+
+def _register_pages() -> None:
+    """Import every page once per process (pages and `@callback`s are process-wide in Dash)."""
+    global _PAGES_DONE
+    if _PAGES_DONE:
+        return
     for module in PAGES:
         try:
             page = importlib.import_module(module)
@@ -311,7 +322,6 @@ def create_app() -> Dash:
         if entry is not None and not entry.get("layout"):
             # Dash reads `layout` itself only from a pages folder it scans; these modules are imported here.
             entry["layout"] = page.layout
-    app.layout = shell
     paths = [p["path"] for p in _pages()]
     clientside_callback(
         ClientsideFunction(namespace="nkdash", function_name="nav"),
@@ -323,4 +333,15 @@ def create_app() -> Dash:
         Input(ids.URL, "search"),
         State(ids.NAV_CONFIG, "data"),
     )
+    _PAGES_DONE = True
+
+
+def create_app() -> Dash:
+    """A Dash app with every page. Pages and callbacks are registered once per process and belong
+    to the first app that serves a request (Dash's `dash.callback` registry), as in production."""
+    global _CONFIGURED
+    app = _dash()
+    _CONFIGURED = True
+    _register_pages()
+    app.layout = shell
     return app

@@ -96,6 +96,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def ranking_rows(figure: dict, what: str, money: str) -> list[dict]:
+    """The bars of a `figures.ranking` chart as drawn (biggest first; "Other (n)" included), read off the figure."""
+    if not figure.get("data"):
+        return []
+    bar = figure["data"][0]
+    return [
+        {what: name, money: round(value, 2), "Orders": orders}
+        for value, (name, orders, _note) in zip(reversed(bar["x"]), reversed(bar["customdata"]), strict=True)
+    ]
+
+
 def csv_name(chart_id: str, period: dict | None) -> str:
     period = period or {}
     days = "_".join(str(period[k]) for k in ("start", "end") if period.get(k)) or "period"

@@ -837,15 +837,18 @@ _SESSION_COLUMNS = ["store_id", "sessions", "closed", "with_difference", "cash_d
 def sessions_by_store(reader: _Reader) -> tuple[pd.DataFrame, list[date]]:
     """Sessions started in the period per store, and the sum of their cash differences (fact_sessions).
 
-    Read from the period's `fact_sessions` files (a few rows per day), once per version of
-    the serving layer, which the same publish changes. Also returns the loaded days of the
-    period that have no sessions file (a lake loaded before the table existed).
+    From the serving layer's `sessions` table where it has one, else from the period's
+    `fact_sessions` files (a few rows per day); once per version of the serving layer, which
+    the same publish changes. Also returns the loaded days of the period that have no
+    sessions file (a lake loaded before the table existed).
     """
     f = reader.filters
     days = [d for d in _day_list(f.start, f.end) if d in reader.info.loaded_days]
     root = reader.info.root
 
     def compute() -> tuple[pd.DataFrame, list[date]]:
+        if _has_table(reader.cur, "sessions") and _has_table(reader.cur, "ops_days"):
+            return _sessions_from_serving(reader)
         files = partition_files(root, lake.FACT_SESSIONS, days)
         without = [d for d in days if d not in files]
         if not files:
@@ -864,6 +867,25 @@ def sessions_by_store(reader: _Reader) -> tuple[pd.DataFrame, list[date]]:
         return df, without
 
     return _cached(reader.cur, f"sessions|{f.start}|{f.end}|{f.store_id}", compute)
+
+
+def _sessions_from_serving(reader: _Reader) -> tuple[pd.DataFrame, list[date]]:
+    """The same figures from the serving layer's copy of `fact_sessions`, where it keeps one."""
+    f = reader.filters
+    df = reader.run(
+        """
+        SELECT store_id, count(*) AS sessions, count(*) FILTER (WHERE state = 'closed') AS closed,
+               count(*) FILTER (WHERE coalesce(cash_difference, 0) <> 0) AS with_difference,
+               CAST(coalesce(sum(cash_difference), 0) AS DOUBLE) AS cash_difference
+        FROM sessions WHERE {where_store} GROUP BY store_id ORDER BY store_id
+        """,
+        f.start,
+        f.end,
+    ).df()
+    without = reader.run(
+        "SELECT date FROM ops_days WHERE date BETWEEN $lo AND $hi AND NOT sessions ORDER BY date", f.start, f.end
+    ).fetchall()
+    return df, [d for (d,) in without]
 
 
 def load_stores(raw: Mapping[str, object], root: str | None = None) -> Page:

@@ -1,6 +1,6 @@
 """The dashboard's pages. Each module registers itself with `dash.register_page` when imported,
-which Dash allows only once the app exists: importing this package first makes sure it does."""
+which Dash allows only once an app exists: importing this package first makes sure one does."""
 
-from dashboard.app import create_app
+from dashboard.app import pages_ready
 
-create_app()
+pages_ready()

@@ -159,48 +159,50 @@ def _table_rows(df: pd.DataFrame | None) -> list[dict]:
     return out.to_dict("records")
 
 
-def _ranking_rows(df: pd.DataFrame | None, what: str, currency: str) -> list[dict]:
-    """The bars a ranking chart draws (top 12 and "Other"), biggest first."""
-    if df is None or df.empty:
-        return []
-    shown = figures.top_with_other(df)
-    return components.records(shown, {"name": what, "revenue": _money("Revenue", currency), "orders": "Orders"})
-
-
 def _money(label: str, currency: str) -> str:
     return f"{label} ({currency})" if currency else label
 
 
-def chart_rows(o: queries.Overview) -> tuple[list[dict], ...]:
+def _round(value: Any) -> Any:
+    return None if value is None or value != value else round(float(value), 2)
+
+
+def _count(value: Any) -> int | None:
+    return None if value is None or value != value else int(value)
+
+
+def _day(value: Any) -> str:
+    return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value)
+
+
+def chart_rows(o: queries.Overview, charts: tuple[dict, ...]) -> tuple[list[dict], ...]:
     """The rows each chart draws, in `_CHARTS` order (what their CSV buttons send)."""
     if o.filters is None:
         return ([], [], [], [], [])
     c = o.currency
+    money, compared = _money("Revenue", c), _money("Compared revenue", c)
     trend: list[dict] = []
-    if o.trend is not None:
-        trend = components.records(
-            o.trend,
-            {
-                "date": "Date",
-                "revenue": _money("Revenue", c),
-                "orders": "Orders",
-                "prev_date": "Compared date",
-                "prev_revenue": _money("Compared revenue", c),
-            },
-        )
+    if o.trend is not None and charts[0].get("data"):
+        t = o.trend
+        trend = [
+            {"Date": _day(d), money: _round(r), "Orders": _count(n), "Compared date": _day(pd_), compared: _round(pr)}
+            for d, r, n, pd_, pr in zip(
+                t["date"], t["revenue"], t["orders"], t["prev_date"], t["prev_revenue"], strict=True
+            )
+        ]
     heat: list[dict] = []
-    if o.heatmap is not None and not o.heatmap.empty:
-        frame = o.heatmap.assign(weekday=[figures.WEEKDAYS[w - 1] for w in o.heatmap["weekday"]])
-        heat = components.records(
-            frame, {"weekday": "Weekday", "hour": "Hour", "revenue": _money("Revenue", c), "orders": "Orders"}
-        )
-    stores = None if o.by_store is None else o.by_store.rename(columns={"store_name": "name"})
+    if o.heatmap is not None and charts[3].get("data"):
+        h = o.heatmap
+        heat = [
+            {"Weekday": figures.WEEKDAYS[int(w) - 1], "Hour": int(hr), money: round(float(r), 2), "Orders": int(n)}
+            for w, hr, r, n in zip(h["weekday"], h["hour"], h["revenue"], h["orders"], strict=True)
+        ]
     return (
         trend,
-        _ranking_rows(o.by_category, "Category", c),
-        _ranking_rows(o.by_brand, "Brand", c),
+        components.ranking_rows(charts[1], "Category", money),
+        components.ranking_rows(charts[2], "Brand", money),
         heat,
-        _ranking_rows(stores, "Store", c),
+        components.ranking_rows(charts[4], "Store", money),
     )
 
 
@@ -238,7 +240,7 @@ def render(raw: dict | None, group: str | None = None) -> tuple:
         _messages(o),
         _kpi_cards(o),
         *charts,
-        *chart_rows(o),
+        *chart_rows(o, charts),
         rows,
         components.grid_columns(columns, currency),
     )

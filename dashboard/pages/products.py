@@ -265,18 +265,16 @@ def render(raw: dict | None, product: str | None, split: str | None = "together"
     daily = trend(page, split == "apart")
     stores_df = by_store(page)
     hours = by_hour(page)
+    stores_fig = figures.ranking(stores_df if not stores_df.empty else None, currency)
     return (
         components.period_label(page.filters),
         messages,
         _cards(page, currency),
         figures.lines(daily, money, currency),
-        figures.ranking(stores_df if not stores_df.empty else None, currency),
+        stores_fig,
         figures.columns(list(hours["hour"]), [float(v) for v in hours["revenue"]], money, currency),
         components.records(daily, {"date": "Date", "series": "Product", "value": money}),
-        components.records(
-            figures.top_with_other(stores_df) if not stores_df.empty else None,
-            {"name": "Store", "revenue": money, "orders": "Orders"},
-        ),
+        components.ranking_rows(stores_fig, "Store", money),
         components.records(hours, {"hour": "Hour", "revenue": money, "orders": "Orders"}),
         variant_rows(page),
         columns,

@@ -107,9 +107,7 @@ def render(raw: dict | None) -> tuple:
     money = _money("Revenue", currency)
     ranked = table.rename(columns={"store_name": "name"})
     revenue_fig = figures.ranking(ranked if has_rows else None, currency)
-    revenue_rows = components.records(
-        figures.top_with_other(ranked) if has_rows else None, {"name": "Store", "revenue": money, "orders": "Orders"}
-    )
+    revenue_rows = components.ranking_rows(revenue_fig, "Store", money)
     growth = table.rename(
         columns={"store_name": "name", "lfl_growth": "growth", "lfl_now": "now", "lfl_before": "before"}
     )

@@ -216,3 +216,38 @@ def test_period_shortcuts_and_last_year_by_the_calendar() -> None:
     filters = queries.Filters(date(2025, 2, 1), date(2025, 2, 28), compare="year", period="mtd")
     assert filters.previous == (date(2024, 2, 1), date(2024, 2, 28))
     assert filters.query() == {"period": "mtd", "compare": "year"}
+
+
+def test_a_reloaded_day_shows_on_the_next_product_and_stores_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lake_rows: list[dict]
+) -> None:
+    """Both pages keep results per version of the lake: a corrected day (fact and sessions files) shows at once."""
+    import pyarrow as pa
+    from dashboard_fake_lake import session_rows, write_days, write_lake
+
+    from include.etl import lake, schema
+
+    root = tmp_path / "lake"
+    write_lake(root, lake_rows)
+    monkeypatch.setenv("DATA_LAKE_PATH", str(root))
+    raw = {"start": "2025-02-01", "end": "2025-02-14", "store": "1"}
+    day = date(2025, 2, 3)
+    extra = dict(next(r for r in lake_rows if r["date"] == day and r["store_id"] == 1 and not r["is_refund"]))
+    product = f"p:{extra['product_id']}"
+    before = queries.load_product(raw, product).data["rollups"][("total", True)][0]["revenue"]
+    sessions_before = queries.load_stores(raw).data["stores"].set_index("store_id").loc[1, "sessions"]
+    assert queries.load_product(raw, product).data["rollups"][("total", True)][0]["revenue"] == before  # cached
+
+    extra.update(order_id=99_999, line_id=999_999, session_id=77_777)  # one more sale, in a new session
+    corrected = [r for r in lake_rows if r["date"] == day] + [extra]
+    write_days(root, corrected, [day])  # a late correction republishes the day: its sales and sessions
+    sessions = session_rows(corrected)
+    sessions.append({**next(x for x in sessions if x["store_id"] == 1), "session_id": 77_777})
+    lake.write_parquet_atomic(
+        pa.Table.from_pylist(sessions, schema=schema.FACT_SESSIONS), lake.partition_file(root, lake.FACT_SESSIONS, day)
+    )
+
+    after = queries.load_product(raw, product).data["rollups"][("total", True)][0]["revenue"]
+    assert _cents(after) == _cents(before) + extra["revenue"]
+    sessions_after = queries.load_stores(raw).data["stores"].set_index("store_id").loc[1, "sessions"]
+    assert sessions_after == sessions_before + 1  # the new session of that day
