@@ -216,21 +216,6 @@ def session_counts(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> tuple[
     return int(n), int(still_open), diff
 
 
-def sessions_by_store(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> pd.DataFrame:
-    """Sessions per store (for the Stores page): store_id, sessions, open, with_difference (closed with a
-    non-zero difference), cash_difference (sum over the closed ones), by store id."""
-    return _run(
-        cur,
-        """
-        SELECT store_id, count(*) AS sessions, count(*) FILTER (WHERE state <> 'closed') AS open,
-               count(*) FILTER (WHERE cash_difference <> 0) AS with_difference,
-               CAST(coalesce(sum(cash_difference), 0) AS DOUBLE) AS cash_difference
-        FROM sessions WHERE {where} GROUP BY 1 ORDER BY 1
-        """,
-        f,
-    ).df()
-
-
 # --------------------------------------------------------------------------- customers
 
 

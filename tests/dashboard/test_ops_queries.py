@@ -209,24 +209,6 @@ def test_parse_threshold() -> None:
         assert ops_queries.parse_threshold(bad) == ops_queries.DEFAULT_THRESHOLD
 
 
-def test_sessions_per_store_for_the_stores_page(ops: OpsLake, ops_lake: Path) -> None:
-    from dashboard import queries
-
-    f = queries.Filters(date(2025, 2, 1), END)
-    with queries.snapshot(str(ops_lake)) as cur:
-        df = ops_queries.sessions_by_store(cur, f)
-    for row in df.itertuples():
-        mine = [s for s in ops.sessions if s["store_id"] == row.store_id and f.start <= s["date"] <= f.end]
-        closed = [s for s in mine if s["cash_difference"] is not None]
-        assert (row.sessions, row.open, row.with_difference) == (
-            len(mine),
-            len(mine) - len(closed),
-            sum(1 for s in closed if s["cash_difference"] != 0),
-        )
-        assert _d(row.cash_difference) == sum((s["cash_difference"] for s in closed), Decimal(0))
-    assert list(df["store_id"]) == [1, 2, 3] and df["open"].sum() == 1
-
-
 def test_a_lake_loaded_before_payments_and_customers_existed(ops: OpsLake, tmp_path: Path) -> None:
     """No file has `partner_id`, no payments or sessions file: the pages say so, nothing fails."""
     import pyarrow as pa
