@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -366,6 +367,9 @@ class _Page:
     seconds: float = 0.0
 
 
+P = TypeVar("P", bound=_Page)
+
+
 @dataclass
 class PaymentsPage(_Page):
     without_payments: list[date] = field(default_factory=list)  # loaded before payments were recorded
@@ -414,7 +418,13 @@ def _without(cur: duckdb.DuckDBPyConnection, f: queries.Filters, which: int) -> 
     return sorted(d for d, flags in day_status(cur, f).items() if not flags[which])
 
 
-def _timed(name: str, raw: Mapping[str, object], root: str | None, build):  # noqa: ANN001, ANN202
+def _timed(
+    name: str,
+    raw: Mapping[str, object],
+    root: str | None,
+    build: Callable[[duckdb.DuckDBPyConnection, queries.LakeInfo], P],
+) -> P:
+    """`build` a page on one synced, consistent snapshot of the serving layer, and log how long it took."""
     started = time.perf_counter()
     root = root or lake_root()
     with queries.snapshot(root) as cur:
