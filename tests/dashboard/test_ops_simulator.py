@@ -2,11 +2,14 @@
 
 Three business days (store 2 rounds cash, several methods, change, refunds, sessions with
 differences, orders with and without a customer) loaded through `tasks.run_day`, what the
-DAG runs; every figure of the two pages is compared with the simulator's own totals.
+DAG runs; every figure of the two pages is compared with the simulator's own totals, and
+the same days loaded into an S3 lake (the S3 test server) give the same figures.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import ops_queries
-from include.etl import tasks
+from include.etl import lake, tasks
 from odoo_sim.testing import SimulatorProcess, start_simulator
 from tests.payments._support import SIM_OPTIONS, TZ, client, expected
 
@@ -98,3 +101,41 @@ def test_customers_page_equals_the_simulator(sim_lake: Path, stats: dict) -> Non
     assert last.split.returning == len(set(custs[-1]["partner_ids"]) & before) > 0
     assert last.split.new == len(set(custs[-1]["partner_ids"]) - before)
     assert set(page.top["customer_id"]) <= everyone and page.top["customer_name"].notna().all()
+
+
+@pytest.fixture(scope="module")
+def s3_lake(sim: SimulatorProcess) -> Iterator[str]:
+    """The same days loaded into an S3 lake: the serving layer reads its catalog, not a listing."""
+    from tests.s3.server import BUCKET, start_s3_server, stop_s3_server
+
+    server = start_s3_server()
+    saved_env = {k: os.environ.get(k) for k in server.env()}
+    saved_options = dict(lake._s3_options)
+    os.environ.update(server.env())
+    lake.configure_s3(**server.options())
+    try:
+        root = f"s3://{BUCKET}/ops-{secrets.token_hex(3)}"
+        odoo = client(sim)
+        for day in DAYS:
+            tasks.run_day(odoo, day, TZ, root)
+        yield root
+    finally:
+        lake.configure_s3(**saved_options)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        stop_s3_server(server)
+
+
+def test_an_s3_lake_gives_the_same_pages(s3_lake: str, sim_lake: Path) -> None:
+    on_s3, on_disk = ops_queries.load_payments(RAW, s3_lake), ops_queries.load_payments(RAW, str(sim_lake))
+    assert on_s3.totals == on_disk.totals and on_s3.totals.amount > 0 and on_s3.without_payments == []
+    assert on_s3.methods.equals(on_disk.methods) and on_s3.daily.equals(on_disk.daily)
+    on_s3, on_disk = ops_queries.load_customers(RAW, s3_lake), ops_queries.load_customers(RAW, str(sim_lake))
+    assert on_s3.share == on_disk.share and on_s3.split == on_disk.split and on_s3.top.equals(on_disk.top)
+    assert on_s3.without_customers == [] and on_s3.share.revenue_known > 0
+    on_s3 = ops_queries.load_sessions(RAW, Decimal(0), s3_lake)
+    on_disk = ops_queries.load_sessions(RAW, Decimal(0), str(sim_lake))
+    assert on_s3.rows.equals(on_disk.rows) and len(on_s3.rows) > 0
