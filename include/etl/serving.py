@@ -13,7 +13,17 @@ process, summaries small enough to answer every dashboard question in millisecon
 - `agg_product` day × store × category × brand × product: quantity and revenue (top products),
                 and `agg_product_month`, the same per calendar month (long periods read
                 whole months there and only the edge days from `agg_product`);
-- `mapping`     product → category, brand used to build the rows above.
+- `mapping`     product → category, brand used to build the rows above;
+- `pay_day`     day × store × currency × payment method: amount, payments, change, refunds
+                (from the day's `fact_payments` file; the Payments & cash page);
+- `sessions`    a copy of the day's `fact_sessions` rows (a few per store and day);
+- `cust_day`    day × store: revenue and orders, those with a known customer, and customers
+                (`cust_date`: distinct customers per day, a customer of two stores once);
+- `agg_customer` day × store × customer: revenue and orders (top customers, new vs returning),
+                `cust_first`, each customer's first day per store in the lake, and
+                `cust_first_all`, their first day at any store;
+- `ops_days`    per loaded day: whether its payments and sessions files exist and whether
+                its fact file has the `partner_id` column (days loaded before are "partial").
 
 Distinct orders do not add up across groups (an order with a drink and a sandwich is one
 order, in two categories). Each summary row therefore carries four counts whose sums are
@@ -32,6 +42,10 @@ new state, never half. The DAG's `publish` calls `refresh(lake_root)`, which doe
 and writes the result as a snapshot under `<lake>/_serving/` (a new folder, then an
 atomic rename of the `CURRENT` pointer), so a fresh dashboard process starts from it
 instead of scanning every partition.
+
+A day's payments and sessions files are published with its sales file, sales last (one
+rename each; on S3 one catalog write), so the sales file's version stands for the day's:
+when it changes, the day's payment, session and customer summaries are rebuilt with it.
 """
 
 from __future__ import annotations
@@ -62,9 +76,23 @@ T = TypeVar("T")
 NO_BRAND = "No brand"
 UNCATEGORISED = "Uncategorised"
 SERVING_DIR = "_serving"
-FORMAT = 2
-TABLES = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", "agg_product_month", "mapping")
-_DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product")
+FORMAT = 3
+_OPS_DAILY = ("pay_day", "sessions", "cust_day", "cust_date", "agg_customer", "ops_days")
+TABLES = (
+    "days",
+    "day_stores",
+    "agg_day",
+    "agg_hour",
+    "hour_all",
+    "agg_product",
+    "agg_product_month",
+    "mapping",
+    *_OPS_DAILY,
+    "cust_first",
+    "cust_first_all",
+)
+_DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", *_OPS_DAILY)
+_DIMS = ("dim_products", "dim_stores", "dim_customers")
 _BATCH_DAYS = 92
 _KEEP_SNAPSHOTS = 2
 
@@ -87,16 +115,33 @@ CREATE TABLE IF NOT EXISTS hour_all (date DATE, store_id BIGINT, local_hour TINY
 CREATE TABLE IF NOT EXISTS agg_product_month (month DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
     product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
 CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR);
+CREATE TABLE IF NOT EXISTS pay_day (date DATE, store_id BIGINT, currency VARCHAR, method_id BIGINT,
+    method_name VARCHAR, method_type VARCHAR, amount DECIMAL(38,2), payments BIGINT, change DECIMAL(38,2),
+    change_count BIGINT, refunds DECIMAL(38,2), refund_count BIGINT);
+CREATE TABLE IF NOT EXISTS sessions (date DATE, session_id BIGINT, session_name VARCHAR, store_id BIGINT,
+    store_name VARCHAR, state VARCHAR, opened_by VARCHAR, closed_by VARCHAR, start_local TIMESTAMP,
+    stop_local TIMESTAMP, opening_cash DECIMAL(18,2), cash_moves DECIMAL(18,2), expected_cash DECIMAL(18,2),
+    counted_cash DECIMAL(18,2), cash_difference DECIMAL(18,2), currency VARCHAR);
+CREATE TABLE IF NOT EXISTS cust_day (date DATE, store_id BIGINT, revenue DECIMAL(38,2), revenue_known DECIMAL(38,2),
+    orders BIGINT, orders_known BIGINT, customers BIGINT);
+CREATE TABLE IF NOT EXISTS cust_date (date DATE, customers BIGINT);
+CREATE TABLE IF NOT EXISTS agg_customer (date DATE, store_id BIGINT, customer_id BIGINT, revenue DECIMAL(38,2),
+    orders BIGINT);
+CREATE TABLE IF NOT EXISTS cust_first (customer_id BIGINT, store_id BIGINT, first_date DATE);
+CREATE TABLE IF NOT EXISTS cust_first_all (customer_id BIGINT, first_date DATE);
+CREATE TABLE IF NOT EXISTS ops_days (date DATE, payments BOOLEAN, sessions BOOLEAN, customers BOOLEAN);
 CREATE TABLE IF NOT EXISTS meta (version BIGINT);
 INSERT INTO meta SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM meta);
 """
 
-# The lines of the staged days, with the category and brand of the current mapping.
+# The lines of the staged days, with the category and brand of the current mapping. `{partner}`
+# is `f.partner_id`, or NULL when no file of the batch has the column (loaded before it existed).
 _STAGE_LINES = f"""
 CREATE OR REPLACE TEMP TABLE stage_lines AS
 SELECT f.date, f.store_id, f.store_name, f.currency, f.order_id, f.local_hour, f.product_id,
        f.quantity, f.revenue, f.revenue_excl_tax, f.margin, f.discount_amount, f.is_refund,
-       coalesce(m.category, '{UNCATEGORISED}') AS category, coalesce(m.brand, '{NO_BRAND}') AS brand
+       coalesce(m.category, '{UNCATEGORISED}') AS category, coalesce(m.brand, '{NO_BRAND}') AS brand,
+       {{partner}} AS partner_id
 FROM read_parquet($files, hive_partitioning = false, union_by_name = true) AS f
 LEFT JOIN mapping AS m USING (product_id)
 """
@@ -170,6 +215,42 @@ _STAGE = {
 }
 
 
+# Customers of the staged lines (`partner_id` is order-level, so per-order sums add up exactly).
+_STAGE_CUSTOMERS = {
+    "cust_day": """
+        SELECT date, store_id, coalesce(sum(revenue), 0) AS revenue,
+               coalesce(sum(revenue) FILTER (WHERE partner_id IS NOT NULL), 0) AS revenue_known,
+               count(DISTINCT order_id) AS orders,
+               count(DISTINCT order_id) FILTER (WHERE partner_id IS NOT NULL) AS orders_known,
+               count(DISTINCT partner_id) AS customers
+        FROM stage_lines GROUP BY ALL ORDER BY date, store_id
+    """,
+    "cust_date": """
+        SELECT date, count(DISTINCT partner_id) AS customers FROM stage_lines GROUP BY date ORDER BY date
+    """,
+    "agg_customer": """
+        SELECT date, store_id, partner_id AS customer_id, sum(revenue) AS revenue, count(DISTINCT order_id) AS orders
+        FROM stage_lines WHERE partner_id IS NOT NULL GROUP BY ALL ORDER BY date, store_id, customer_id
+    """,
+}
+_WITH_PARTNER = "SELECT DISTINCT file_name FROM parquet_schema($files) WHERE name = 'partner_id'"
+_PAY_DAY = """
+    SELECT date, store_id, currency, payment_method_id AS method_id,
+           arg_max(payment_method_name, payment_id) AS method_name,
+           arg_max(payment_method_type, payment_id) AS method_type,
+           sum(amount) AS amount, count(*) FILTER (WHERE NOT is_change) AS payments,
+           coalesce(sum(amount) FILTER (WHERE is_change), 0) AS change, count(*) FILTER (WHERE is_change),
+           coalesce(sum(amount) FILTER (WHERE is_refund), 0) AS refunds, count(*) FILTER (WHERE is_refund)
+    FROM read_parquet($files, hive_partitioning = false, union_by_name = true)
+    GROUP BY date, store_id, currency, payment_method_id ORDER BY date, store_id, method_id
+"""
+_SESSIONS = """
+    SELECT date, session_id, session_name, store_id, store_name, state, opened_by, closed_by, start_local,
+           stop_local, opening_cash, cash_moves, expected_cash, counted_cash, cash_difference, currency
+    FROM read_parquet($files, hive_partitioning = false, union_by_name = true) ORDER BY date, session_id
+"""
+
+
 @dataclass(frozen=True)
 class FactFile:
     path: str
@@ -209,6 +290,21 @@ def _subdirs(folder: Path | str, prefix: str) -> list[str]:
             return [e.path for e in entries if e.name.startswith(prefix) and e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return []
+
+
+def companion_files(root: str, table: tuple[str, str], days: list[date]) -> dict[date, str]:
+    """The published `fact_payments` / `fact_sessions` file of each of `days` that has one."""
+    if not days:
+        return {}
+    if lake.is_s3(root):
+        published = lake.Lake(root).published_files(table)
+        return {d: published[d] for d in days if d in published}
+    out = {}
+    for d in days:
+        path = lake.partition_file(root, table, d)
+        if path.exists():
+            out[d] = str(path)
+    return out
 
 
 def _dim_path(root: str, name: str) -> str:
@@ -281,7 +377,7 @@ class Serving:
             started = time.perf_counter()
             files = fact_files(self.root)
             walked = time.perf_counter()
-            dims = {name: _dim_stat(self.root, name) for name in ("dim_products", "dim_stores")}
+            dims = {name: _dim_stat(self.root, name) for name in _DIMS}
             stale = {d for d, f in files.items() if self._days.get(d) != (f.mtime_ns, f.size)}
             gone = set(self._days) - set(files)
             mapping_changed = dims["dim_products"] != self._dims.get("dim_products")
@@ -350,7 +446,7 @@ class Serving:
 
     def _reload_dims(self) -> None:
         """Keep small copies of the dimensions the pages name things with (no Parquet read per page)."""
-        for name in ("dim_products", "dim_stores"):
+        for name in _DIMS:
             path = _dim_path(self.root, name)
             if lake.exists(path):
                 self._x(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM read_parquet({_sql_literal(str(path))})")
@@ -361,12 +457,22 @@ class Serving:
         drop = stale + gone
         if drop:
             self._x("CREATE OR REPLACE TEMP TABLE drop_days AS SELECT unnest($d::DATE[]) AS date", {"d": drop})
+            # customers of the old version of these days: their first day may move
+            self._x(
+                "CREATE OR REPLACE TEMP TABLE touched_customers AS SELECT DISTINCT customer_id FROM agg_customer"
+                " WHERE date IN (SELECT date FROM drop_days)"
+            )
             for table in _DAILY:
                 self._x(f"DELETE FROM {table} WHERE date IN (SELECT date FROM drop_days)")
         for i in range(0, len(stale), _BATCH_DAYS):
             batch = stale[i : i + _BATCH_DAYS]
-            self._x(_STAGE_LINES, {"files": [files[d].path for d in batch]})
+            paths = [files[d].path for d in batch]
+            with_partner = {p for (p,) in self._x(_WITH_PARTNER, {"files": paths})}
+            partner = "f.partner_id" if with_partner else "NULL::BIGINT"
+            self._x(_STAGE_LINES.format(partner=partner), {"files": paths})
             for table, sql in _STAGE.items():
+                self._x(f"INSERT INTO {table} {sql}")
+            for table, sql in _STAGE_CUSTOMERS.items():
                 self._x(f"INSERT INTO {table} {sql}")
             counts = dict(self._x("SELECT date, count(*) FROM stage_lines GROUP BY date"))
             self._x(
@@ -379,6 +485,7 @@ class Serving:
                     "n": [counts.get(d, 0) for d in batch],
                 },
             )
+            self._stage_payments_and_sessions(batch, {d for d in batch if files[d].path in with_partner})
         self._x("DROP TABLE IF EXISTS stage_lines")
         if drop:
             # The months of the changed days, rebuilt from their days.
@@ -393,6 +500,41 @@ class Serving:
                 " WHERE date_trunc('month', date)::DATE IN (SELECT month FROM drop_months)"
                 " GROUP BY ALL ORDER BY 1, 2, 5"
             )
+            # First days of the customers of the old and the new version of the changed days.
+            self._x(
+                "INSERT INTO touched_customers SELECT DISTINCT customer_id FROM agg_customer"
+                " WHERE date IN (SELECT date FROM drop_days)"
+            )
+            for table in ("cust_first", "cust_first_all"):
+                self._x(f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM touched_customers)")
+            self._x(
+                "INSERT INTO cust_first SELECT customer_id, store_id, min(date) FROM agg_customer"
+                " WHERE customer_id IN (SELECT customer_id FROM touched_customers) GROUP BY ALL ORDER BY 3, 1"
+            )
+            self._x(
+                "INSERT INTO cust_first_all SELECT customer_id, min(first_date) FROM cust_first"
+                " WHERE customer_id IN (SELECT customer_id FROM touched_customers) GROUP BY ALL ORDER BY 2, 1"
+            )
+            self._x("DROP TABLE touched_customers")
+
+    def _stage_payments_and_sessions(self, batch: list[date], with_partner: set[date]) -> None:
+        """The batch's payment and session summaries, from the files published with its sales."""
+        payments = companion_files(self.root, lake.FACT_PAYMENTS, batch)
+        sessions = companion_files(self.root, lake.FACT_SESSIONS, batch)
+        if payments:
+            self._x(f"INSERT INTO pay_day {_PAY_DAY}", {"files": list(payments.values())})
+        if sessions:
+            self._x(f"INSERT INTO sessions {_SESSIONS}", {"files": list(sessions.values())})
+        self._x(
+            "INSERT INTO ops_days SELECT unnest($d::DATE[]), unnest($p::BOOLEAN[]), unnest($s::BOOLEAN[]),"
+            " unnest($c::BOOLEAN[])",
+            {
+                "d": batch,
+                "p": [d in payments for d in batch],
+                "s": [d in sessions for d in batch],
+                "c": [d in with_partner for d in batch],
+            },
+        )
 
     # ------------------------------------------------------------------ snapshots
 

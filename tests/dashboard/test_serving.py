@@ -303,3 +303,81 @@ def test_a_fresh_process_patches_a_stale_snapshot_and_ignores_an_old_format(tmp_
         older.con.execute("SELECT sum(lines) FROM agg_day").fetchone()
         == fresh.con.execute("SELECT sum(lines) FROM agg_day").fetchone()
     )
+
+
+# --------------------------------------------------------------------------- payments, sessions, customers
+
+
+def _table_rows(state: serving.Serving, table: str) -> list[tuple]:
+    return sorted(state.con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def test_a_reloaded_day_updates_payments_sessions_and_customers_and_the_snapshot(tmp_path: Path) -> None:
+    """publish of a corrected day (sales, payments, sessions together) shows on the next page, first days move."""
+    from ops_fake_lake import FIRST_NEW_DAY, customer_totals, generate, payment_totals, write
+
+    from dashboard import ops_queries
+    from include.etl import schema
+
+    root = tmp_path / "lake"
+    data = generate()
+    write(root, data)
+    raw = {"start": "2025-02-01", "end": "2025-02-28"}
+    first = ops_queries.load_customers(raw, str(root))
+    assert first.split.new + first.split.returning > 0
+    # the correction: the orders of every customer whose first order is on `day` disappear from that day,
+    # and a session of the day is counted again
+    firsts: dict[int, date] = {}
+    for r in data.rows:
+        if r.get("partner_id") is not None:
+            firsts[r["partner_id"]] = min(firsts.get(r["partner_id"], r["date"]), r["date"])
+    day = next(d for d in sorted(set(firsts.values())) if d > FIRST_NEW_DAY and d.month == 2)
+    gone_customers = {c for c, d in firsts.items() if d == day}
+    gone_orders = {r["order_id"] for r in data.rows if r["date"] == day and r.get("partner_id") in gone_customers}
+    data.rows = [r for r in data.rows if r["order_id"] not in gone_orders]
+    data.payments = [p for p in data.payments if p["order_id"] not in gone_orders]
+    session = next(s for s in data.sessions if s["date"] == day)
+    session["counted_cash"] += Decimal("-40.00")
+    session["cash_difference"] += Decimal("-40.00")
+    staging, pending = _stage(
+        tmp_path, day, pa.Table.from_pylist([r for r in data.rows if r["date"] == day], schema=schema.FACT_SALES)
+    )
+    for table, rows, arrow_schema in (
+        (lake.FACT_PAYMENTS, data.payments, schema.FACT_PAYMENTS),
+        (lake.FACT_SESSIONS, data.sessions, schema.FACT_SESSIONS),
+    ):
+        companion = Path(staging, lake.partition_file("", table, day).name)
+        pq.write_table(pa.Table.from_pylist([r for r in rows if r["date"] == day], schema=arrow_schema), companion)
+    publish.publish(staging, pending, str(root), day)
+
+    start, end = date(2025, 2, 1), date(2025, 2, 28)
+    pay = ops_queries.load_payments(raw, str(root))
+    want = payment_totals(data, start, end)
+    assert (pay.totals.amount, pay.totals.payments, pay.totals.rounding) == (
+        want["amount"],
+        want["payments"],
+        want["rounding"],
+    )
+    flagged = ops_queries.load_sessions({"start": str(day), "end": str(day)}, Decimal(40), str(root))
+    assert session["session_name"] in set(flagged.rows["session_name"])
+    cust = ops_queries.load_customers(raw, str(root))
+    want = customer_totals(data, start, end)
+    assert (cust.split.new, cust.split.returning, cust.share.revenue_known) == (
+        want["new"],
+        want["returning"],
+        want["revenue_known"],
+    )
+    assert not gone_customers & set(cust.top["customer_id"][cust.top["first_day"] == day])
+
+    # the incrementally kept first days equal a recomputation from scratch, and so does the snapshot
+    state = serving.for_lake(str(root))
+    assert _table_rows(state, "cust_first") == sorted(
+        state.con.execute("SELECT customer_id, store_id, min(date) FROM agg_customer GROUP BY ALL").fetchall(),
+        key=repr,
+    )
+    fresh = serving.Serving(str(root))
+    assert fresh.load_snapshot() and fresh.sync() == 0
+    rebuilt = serving.Serving(str(root))
+    rebuilt.sync()
+    for table in ("pay_day", "sessions", "cust_day", "agg_customer", "cust_first", "ops_days"):
+        assert _table_rows(fresh, table) == _table_rows(rebuilt, table) == _table_rows(state, table), table
