@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dash import Dash, dcc, html
 
-from dashboard import ids
+from dashboard import delivery, ids
 from dashboard.pages import overview
 
 _ASSETS = Path(__file__).with_name("assets")
@@ -46,5 +46,6 @@ def create_app() -> Dash:
         update_title=None,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    delivery.configure(app)
     app.layout = shell
     return app
