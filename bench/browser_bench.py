@@ -1,14 +1,18 @@
 """The browser's time to a drawn page: `python -m dashboard` driven by Debian's headless Chromium.
 
-    PYTHONPATH=$PWD .venv/bin/python -m bench.browser_bench --size 100k --runs 5
+    PYTHONPATH=$PWD .venv/bin/python -m bench.browser_bench --size 100k --runs 10
+    git worktree add ../main-before main   # a checkout to compare with, then:
+    PYTHONPATH=$PWD .venv/bin/python -m bench.browser_bench --runs 10 --against ../main-before
+    PYTHONPATH=$PWD .venv/bin/python -m bench.browser_bench --runs 5 --link-mbit 20   # over a 20 Mbit/s, 40 ms link
 
 Each run opens a new browser context (an empty cache, as a first visit) and times navigation
 until the 10 KPI cards have values, the 5 charts have drawn marks and the product table has
 rows. Next to it: the bytes the page transferred (as sent, i.e. compressed) and unpacked, the
 number of requests and of callback requests, whether the full `plotly.min.js` was requested,
-and a revisit in the same context (the browser cache warm). `bench.run` calls `measure` for
-its browser row; this module alone is the quick path (lakes are generated and cached as
-`bench.run` does).
+and a revisit in the same context (the browser cache warm). `--against DIR` serves the same
+lake from another checkout at the same time and alternates the page loads between the two,
+so a busy machine weighs on both alike. `bench.run` calls `measure` for its browser row; this
+module alone is the quick path (lakes are generated and cached as `bench.run` does).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 FULL_PLOTLY = "package_data/plotly.min.js"
+LINK_RTT_MS = 40  # the round trip of the emulated link (`--link-mbit`)
 DRAWN = """() => {
     const kpis = [...document.querySelectorAll('.kpi__value')];
     const graphs = [...document.querySelectorAll('.js-plotly-plot')];
@@ -45,8 +50,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _one(page: Any, url: str) -> dict[str, Any]:
-    """One navigation → drawn, with what went over the wire."""
+def _one(page: Any, url: str, link_mbit: float | None = None) -> dict[str, Any]:
+    """One navigation → drawn, with what went over the wire (over an emulated link if `link_mbit`)."""
+    if link_mbit:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        rate = link_mbit * 1e6 / 8  # bytes per second, both ways
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": LINK_RTT_MS, "downloadThroughput": rate, "uploadThroughput": rate},
+        )
     responses: list[Any] = []
     page.on("response", lambda r: responses.append(r))
     t0 = time.perf_counter()
@@ -128,10 +141,13 @@ def _summary(first: list[dict[str, Any]], revisit: dict[str, Any], ready_s: floa
     }
 
 
-def measure_many(root: str, servers: dict[str, tuple[Path, dict[str, str]]], runs: int = 5) -> dict[str, Any] | None:
+def measure_many(
+    root: str, servers: dict[str, tuple[Path, dict[str, str]]], runs: int = 5, link_mbit: float | None = None
+) -> dict[str, Any] | None:
     """Serve `root` from each checkout in `servers` (label → (repo, extra env)) at once, and time
     `runs` first visits of each, interleaved (so a busy machine weighs on all alike), then one
-    revisit of each with the browser cache warm."""
+    revisit of each with the browser cache warm. `link_mbit`: over an emulated link of that
+    bandwidth and a 40 ms round trip instead of the loopback."""
     if not Path(CHROMIUM).exists():
         return None
     from playwright.sync_api import sync_playwright
@@ -147,15 +163,15 @@ def measure_many(root: str, servers: dict[str, tuple[Path, dict[str, str]]], run
             for _ in range(runs):
                 for label, (_, url) in procs.items():
                     page = browser.new_page(viewport={"width": 1366, "height": 900})  # a new context: empty cache
-                    first[label].append(_one(page, url))
+                    first[label].append(_one(page, url, link_mbit))
                     page.close()
             for label, (_, url) in procs.items():
                 context = browser.new_context(viewport={"width": 1366, "height": 900})
                 page = context.new_page()
-                _one(page, url)
+                _one(page, url, link_mbit)
                 page.close()
                 page = context.new_page()
-                revisit[label] = _one(page, url)
+                revisit[label] = _one(page, url, link_mbit)
                 context.close()
             browser.close()
     finally:
@@ -164,7 +180,7 @@ def measure_many(root: str, servers: dict[str, tuple[Path, dict[str, str]]], run
         for proc, _ in procs.values():
             proc.wait(timeout=20)
     out = {label: _summary(first[label], revisit[label], ready[label]) for label in servers}
-    return {"servers": out, "load_average_at_end": os.getloadavg()}
+    return {"servers": out, "link_mbit": link_mbit, "load_average_at_end": os.getloadavg()}
 
 
 def measure(root: str, runs: int = 5) -> dict[str, Any] | None:
@@ -181,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", default="100k", choices=list(SIZES))
     parser.add_argument("--lakes", default=str(REPO.parent / "_benchlakes"))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--link-mbit", type=float, default=None, help="emulate a link of that bandwidth (40 ms RTT)")
     parser.add_argument(
         "--against", default=None, help="another checkout (e.g. of main) measured in the same run, interleaved"
     )
@@ -191,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     servers = {"this": (REPO, {})}
     if args.against:
         servers["against"] = (Path(args.against).resolve(), {})
-    out = measure_many(str(root), servers, args.runs)
+    out = measure_many(str(root), servers, args.runs, args.link_mbit)
     print(json.dumps(out, indent=1))
 
 

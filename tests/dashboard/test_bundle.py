@@ -31,7 +31,7 @@ def _traces(bundle: Path) -> set[str]:
 
 
 def _trace_types_in_code() -> set[str]:
-    """Trace types the dashboard's code names: `{"type": "bar", ...}` dicts and `go.Bar(...)` calls."""
+    """Trace types the dashboard's code names: `{"type": "bar"}`, `dict(type="bar")`, `go.Bar(...)`."""
     known = _traces(FULL)
     found: set[str] = set()
     for path in (REPO / "dashboard").rglob("*.py"):
@@ -45,6 +45,9 @@ def _trace_types_in_code() -> set[str]:
                         and value.value in known
                     ):
                         found.add(value.value)
+            elif isinstance(node, ast.keyword) and node.arg == "type" and isinstance(node.value, ast.Constant):
+                if node.value.value in known:  # dict(type="bar", ...)
+                    found.add(node.value.value)
             elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "go":
                 if node.attr.lower() in known:
                     found.add(node.attr.lower())
