@@ -36,7 +36,7 @@ LINK_RTT_MS = 40  # the round trip of the emulated link (`--link-mbit`)
 DRAWN = """() => {
     const kpis = [...document.querySelectorAll('.kpi__value')];
     const graphs = [...document.querySelectorAll('.js-plotly-plot')];
-    const rows = document.querySelectorAll('#table-top-products tbody tr').length;
+    const rows = document.querySelectorAll('#table-top-products tbody tr, #table-top-products .ag-row').length;
     const marks = '.scatterlayer .trace, .heatmaplayer image, .barlayer .point';
     const drawn = g => g.querySelector(marks);
     return kpis.length === 10 && kpis.every(k => k.textContent !== '—') &&
