@@ -17,11 +17,7 @@ import json
 import os
 import platform
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,63 +67,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def browser_time(root: str, runs: int = 5) -> dict[str, Any] | None:
+    """Navigation → every KPI and chart drawn, in Debian's headless Chromium (bench/browser_bench.py)."""
+    from bench import browser_bench
 
-
-def browser_time(root: str, runs: int = 3) -> dict[str, float] | None:
-    """Navigation → every KPI and chart drawn, in Debian's headless Chromium, against `python -m dashboard`."""
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        return None
-    from playwright.sync_api import sync_playwright
-
-    port = _free_port()
-    env = {**os.environ, "DATA_LAKE_PATH": root, "DASH_PORT": str(port), "PYTHONPATH": str(REPO)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - started > 300:
-                    raise RuntimeError("the dashboard did not start") from None
-                time.sleep(0.1)
-        ready_s = time.perf_counter() - started
-        samples = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"])
-            for _ in range(runs):
-                page = browser.new_page(viewport={"width": 1366, "height": 900})
-                t0 = time.perf_counter()
-                page.goto(url)
-                page.wait_for_function(
-                    """() => {
-                        const kpis = [...document.querySelectorAll('.kpi__value')];
-                        const graphs = [...document.querySelectorAll('.js-plotly-plot')];
-                        const rows = document.querySelectorAll('#table-top-products tbody tr').length;
-                        const marks = '.scatterlayer .trace, .heatmaplayer image, .barlayer .point';
-                        const drawn = g => g.querySelector(marks);
-                        return kpis.length === 10 && kpis.every(k => k.textContent !== '—') &&
-                               graphs.length === 5 && graphs.every(drawn) && rows > 1;
-                    }""",
-                    timeout=60_000,
-                )
-                samples.append((time.perf_counter() - t0) * 1000)
-                page.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    samples.sort()
-    return {"median": samples[len(samples) // 2], "max": samples[-1], "runs": runs, "server_ready_s": ready_s}
+    return browser_bench.measure(root, runs)
 
 
 def run_size(
@@ -256,8 +200,8 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
         if r.get("browser"):
             b = r["browser"]
             lines.append(
-                f"| browser: navigation → all KPIs and charts drawn | {b['median']:,.0f} (max {b['max']:,.0f})"
-                " | | | | | |"
+                f"| browser: navigation → all KPIs and charts drawn | {b['median']:,.0f} (max {b['max']:,.0f}; "
+                f"{b.get('wire_kb', 0):,.0f} KB transferred) | | | | | |"
             )
         if "native_load_s" in r:
             lines.append(f"| loading the native table first | | | | | | {r['native_load_s'] * 1000:,.0f} |")

@@ -31,7 +31,7 @@ from dash import (
     no_update,
 )
 
-from dashboard import auth, ids, queries
+from dashboard import auth, delivery, ids, queries
 from include.etl.config import store_timezone
 
 _ASSETS = Path(__file__).with_name("assets")
@@ -344,6 +344,7 @@ def create_app() -> Dash:
     app = _dash()
     _CONFIGURED = True
     _register_pages()
+    delivery.configure(app)  # compressed responses, the partial Plotly.js bundle
     auth.protect(app)  # a login whenever the dashboard listens beyond loopback (dashboard/auth.py)
     app.layout = shell
     return app

@@ -1,0 +1,15 @@
+/* dcc.Graph loads Plotly.js when a graph first mounts, from window._dashPlotlyJSURL, which
+   Dash's renderer sets to plotly.py's full bundle (4.8 MB). Pin it to the vendored cartesian
+   bundle (scatter, bar, heatmap, ...: every trace type the dashboard draws, 1.5 MB).
+   Why and how to update: dashboard/delivery.py, assets/vendor/README.md. */
+(function () {
+  var config = JSON.parse(document.getElementById("_dash-config").textContent);
+  var url = config.requests_pathname_prefix + "assets/vendor/plotly-cartesian-4.1.1.min.js";
+  Object.defineProperty(window, "_dashPlotlyJSURL", {
+    configurable: false,
+    get: function () {
+      return url;
+    },
+    set: function () {} // the renderer's assignment of the full bundle is ignored
+  });
+})();
