@@ -203,17 +203,17 @@ def test_login_csv_logout_in_a_browser(server: str, browser, accounts, lake_rows
 
     def keep(request) -> None:  # noqa: ANN001
         body = request.post_data_buffer or b""
-        if urlsplit(request.url).path == "/_dash-update-component" and b"download-top-products" in body:
+        if urlsplit(request.url).path == "/_dash-update-component" and b"chart-csv" in body:
             sent.append((request.url, body))
 
     page.on("request", keep)
     with page.expect_download() as download:
-        page.locator("#download-top-products-button").click()
-    assert Path(download.value.path()).read_text().startswith("product_id,product_name")
+        page.locator("#chart-trend").locator("xpath=ancestor::section").get_by_role("button", name="CSV").click()
+    assert Path(download.value.path()).read_text().startswith("Date,Revenue (EUR)")
     assert sent, "no download callback seen"
     cookie = next(c["value"] for c in context.cookies() if c["name"] == _COOKIE)
     status, _loc, body = _fetch(*sent[-1], cookie)
-    assert status == 200 and "product_id,product_name" in body  # the payload is valid ...
+    assert status == 200 and "Date,Revenue (EUR)" in body  # the payload is valid ...
     assert _fetch(*sent[-1])[0] == 401  # ... and needs a login
 
     page.locator("#auth-logout").click()
