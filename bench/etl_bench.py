@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 DAY = date(2025, 3, 12)
 TZ = "Europe/Brussels"
 
+
 def timed_steps(client: Any, day: date, tz: Any, root: str, gates: Any = None) -> dict[str, float]:
     """Seconds of each step of `nk_dash_daily` for one day, called exactly as the tasks call them."""
     from include.etl import tasks

@@ -284,6 +284,7 @@ def upsert_table_s3(lake_root: str, name: str, incoming: list[dict[str, Any]]) -
 def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
     meta = load_staging(staging_dir, "meta")
     categories = load_records(staging_dir, "categories")
+    orders = load_records(staging_dir, "orders")
     incoming = {
         "dim_products": product_rows(
             load_records(staging_dir, "products"),
@@ -297,11 +298,9 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
         "dim_categories": category_rows(categories),
         "dim_brands": brand_rows(load_records(staging_dir, "brands")),
         "dim_stores": store_rows(load_records(staging_dir, "stores")),
-        "dim_staff": staff_rows(
-            load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
-        ),
+        "dim_staff": staff_rows(orders, meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))),
         "dim_customers": customer_rows(
-            load_records(staging_dir, "orders"),
+            orders,
             set(meta.get("counted_states") or COUNTED_STATES),
             _ts(meta.get("extracted_at_utc")),
         ),

@@ -380,7 +380,7 @@ def _stage_line_pages(pages: Any) -> StagedLines:
     line_ids: set[Any] = set()
     for page in pages:
         cols = raw_mod.line_columns(page)
-        cols["line_json"] = pa.array([json.dumps(rec, ensure_ascii=False) for rec in page], pa.string())
+        cols["line_json"] = pa.array([raw_mod.to_json(rec) for rec in page], pa.string())
         cols[SHAPE_OK] = pa.array([clean_mod.line_shape_ok(rec) for rec in page], pa.bool_())
         batches.append(pa.RecordBatch.from_pydict(cols))
         for rec in page:

@@ -31,6 +31,10 @@ _ARROW_BY_ODOO = {
 }
 
 
+# `json.dumps(record, ensure_ascii=False)`, without building an encoder per call: the same text
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _typed(value: Any, odoo_type: str) -> Any:
     if value is False or value is None:
         return None
@@ -45,7 +49,7 @@ def _typed(value: Any, odoo_type: str) -> Any:
 
 def _columns(records: list[Record], model: str, prefix: str) -> dict[str, pa.Array]:
     cols: dict[str, pa.Array] = {}
-    cols[f"{prefix}id"] = pa.array([_typed(r.get("id"), "integer") for r in records], pa.int64())
+    cols[f"{prefix}id"] = pa.array(_typed_values([r.get("id") for r in records], "integer"), pa.int64())
     for name, types in EXPECTED_TYPES[model].items():
         odoo_type = types[0]
         values = [r.get(name) for r in records]
@@ -59,8 +63,20 @@ def _columns(records: list[Record], model: str, prefix: str) -> dict[str, pa.Arr
                 pa.string(),
             )
         else:
-            cols[f"{prefix}{name}"] = pa.array([_typed(v, odoo_type) for v in values], _ARROW_BY_ODOO[odoo_type])
+            cols[f"{prefix}{name}"] = pa.array(_typed_values(values, odoo_type), _ARROW_BY_ODOO[odoo_type])
     return cols
+
+
+_PLAIN = {"float": float, "monetary": float, "integer": int, "char": str, "selection": str, "datetime": str}
+
+
+def _typed_values(values: list[Any], odoo_type: str) -> list[Any]:
+    """`_typed` of each value, with a fast path for the plain case (a finite float, an int, a string)."""
+    plain = _PLAIN[odoo_type]
+    if plain is float:
+        isfinite = math.isfinite
+        return [v if type(v) is float and isfinite(v) else _typed(v, odoo_type) for v in values]
+    return [v if type(v) is plain else _typed(v, odoo_type) for v in values]
 
 
 def line_columns(lines: list[Record]) -> dict[str, Any]:
@@ -71,7 +87,7 @@ def line_columns(lines: list[Record]) -> dict[str, Any]:
 def order_columns(orders: list[Record]) -> dict[str, pa.Array]:
     """The raw layer's `order_*` columns and `order_json` of these orders, one row each."""
     cols = _columns(orders, "pos.order", "order_")
-    cols["order_json"] = pa.array([json.dumps(o, ensure_ascii=False) for o in orders], pa.string())
+    cols["order_json"] = pa.array([to_json(o) for o in orders], pa.string())
     return cols
 
 
@@ -99,7 +115,7 @@ def join_orders(line_cols: dict[str, Any], order_cols: dict[str, Any]) -> pa.Tab
 def raw_table(lines: list[Record], orders: list[Record]) -> pa.Table:
     """The raw table of these records (the staged path in `save_raw` builds the same from staging)."""
     cols = line_columns(lines)
-    cols["line_json"] = pa.array([json.dumps(line, ensure_ascii=False) for line in lines], pa.string())
+    cols["line_json"] = pa.array([to_json(line) for line in lines], pa.string())
     return join_orders(cols, order_columns(orders))
 
 
