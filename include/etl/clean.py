@@ -429,6 +429,8 @@ def clean_table(
         ),
     )
     go_fast = pc.fill_null(go_fast, False)
+    if isinstance(go_fast, pa.ChunkedArray):
+        go_fast = go_fast.combine_chunks()
     if not fast:
         go_fast = pa.array([False] * lines.num_rows, pa.bool_())
     index = pa.array(range(lines.num_rows), pa.int64())

@@ -196,8 +196,10 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     check_schema(client)
 
     sellers = seller_fields(client)
-    orders = client.search_read_all(
-        "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], [*ORDER_FIELDS, *sellers]
+    orders = _stage_order_pages(
+        client.search_read_pages(
+            "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], [*ORDER_FIELDS, *sellers]
+        )
     )
     # Lines are turned into Arrow columns page by page and their records dropped: the day's
     # decoded lines, their JSON text and their table are never all in memory at once.
@@ -210,7 +212,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     )
     log.info(
         "read %d orders and %d lines of business day %s (UTC window %s .. %s)",
-        len(orders),
+        len(orders.records),
         lines.table.num_rows,
         day,
         *window,
@@ -226,10 +228,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         client.read("product.template.attribute.value", value_ids, ["name", "attribute_id"]) if value_ids else []
     )
     staged = payments_mod.extract(client, window)
-    store_ids = sorted(
-        {sid for o in orders if (sid := _m2o_id(o.get("config_id"))) is not None}
-        | payments_mod.session_store_ids(staged)
-    )
+    store_ids = sorted(orders.store_ids | payments_mod.session_store_ids(staged))
     stores = client.read("pos.config", store_ids, STORE_FIELDS) if store_ids else []
     staged["cash_roundings"] = payments_mod.read_roundings(client, stores)
     categories = client.search_read_all("product.category", [], CATEGORY_FIELDS)
@@ -250,8 +249,8 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     if not lake.is_s3(staging):
         Path(staging).mkdir(parents=True, exist_ok=False)
     dump_table(lake.join(staging, f"lines{TABLE_SUFFIX}"), lines.table)
-    dump_table(lake.join(staging, f"orders{TABLE_SUFFIX}"), order_table(orders))
-    _dump(lake.join(staging, "orders.json.gz"), orders)
+    dump_table(lake.join(staging, f"orders{TABLE_SUFFIX}"), orders.table)
+    _dump(lake.join(staging, "orders.json.gz"), orders.records)
     _dump(lake.join(staging, "products.json.gz"), products)
     _dump(lake.join(staging, "categories.json.gz"), categories)
     _dump(lake.join(staging, "pos_categories.json.gz"), pos_categories)
@@ -264,7 +263,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         day=day.isoformat(),
         staging_dir=str(staging),
         window_utc=window,
-        orders=len(orders),
+        orders=len(orders.records),
         lines=lines.table.num_rows,
         products=len(products),
         categories=len(categories),
@@ -328,9 +327,35 @@ def _x2m_ids(value: Any) -> list[int]:
     return [single] if single is not None else []
 
 
+# `json.dumps(record, ensure_ascii=False)` without building an encoder per call: the same text
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class EncodedRecords:
+    """Records kept as the JSON text of their list (exactly `json.dumps(records, ensure_ascii=False)`)."""
+
+    text: str
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def encode_pages(pages: Any, on_page: Any = None) -> EncodedRecords:
+    """The JSON text of every record of `pages`, built page by page (each page's records then released)."""
+    parts: list[str] = []
+    for page in pages:
+        parts.extend(to_json(rec) for rec in page)
+        if on_page is not None:
+            on_page(page)
+    return EncodedRecords("[" + ", ".join(parts) + "]", len(parts))
+
+
 def _dump(path: str, payload: Any) -> None:
     # json.dumps (C encoder) then one compress: json.dump into a gzip stream encodes in Python, ≈ 10× slower
-    data = gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=1)
+    text = payload.text if isinstance(payload, EncodedRecords) else json.dumps(payload, ensure_ascii=False)
+    data = gzip.compress(text.encode(), compresslevel=1)
     if lake.is_s3(path):
         lake.write_bytes(path, data)
         return
@@ -380,7 +405,7 @@ def _stage_line_pages(pages: Any) -> StagedLines:
     line_ids: set[Any] = set()
     for page in pages:
         cols = raw_mod.line_columns(page)
-        cols["line_json"] = pa.array([raw_mod.to_json(rec) for rec in page], pa.string())
+        cols["line_json"] = pa.array([to_json(rec) for rec in page], pa.string())
         cols[SHAPE_OK] = pa.array([clean_mod.line_shape_ok(rec) for rec in page], pa.bool_())
         batches.append(pa.RecordBatch.from_pydict(cols))
         for rec in page:
@@ -395,6 +420,27 @@ def _stage_line_pages(pages: Any) -> StagedLines:
         cols[SHAPE_OK] = pa.array([], pa.bool_())
         batches.append(pa.RecordBatch.from_pydict(cols))
     return StagedLines(pa.Table.from_batches(batches), product_ids, refunded, line_ids)
+
+
+@dataclass
+class StagedOrders:
+    table: Any  # pa.Table: raw order columns, order_json, order_employee_id, _shape_ok
+    records: EncodedRecords  # the same orders as JSON, for the steps that read them as records
+    store_ids: set[int]
+
+
+def _stage_order_pages(pages: Any) -> StagedOrders:
+    """The orders' Arrow table and JSON text, built page by page: each page's records are then released."""
+    import pyarrow as pa
+
+    tables = []
+    store_ids: set[int] = set()
+    for page in pages:
+        tables.append(order_table(page))
+        store_ids.update(sid for o in page if (sid := _m2o_id(o.get("config_id"))) is not None)
+    table = pa.concat_tables(tables) if tables else order_table([])
+    json_list = table["order_json"].to_pylist()
+    return StagedOrders(table, EncodedRecords("[" + ", ".join(json_list) + "]", len(json_list)), store_ids)
 
 
 def order_table(orders: list[Record]) -> Any:

@@ -31,7 +31,7 @@ import pyarrow as pa
 from include.etl import lake, quality, schema
 from include.etl.business_day import parse_odoo_datetime, to_local
 from include.etl.clean import Invalid, m2o, money
-from include.etl.extract import check_fields, load_records, load_staging
+from include.etl.extract import EncodedRecords, check_fields, encode_pages, load_records, load_staging
 from include.etl.fact import ReconciliationError
 from include.etl.odoo_client import OdooClient, Record
 
@@ -87,26 +87,34 @@ class PaymentReconciliationError(ReconciliationError):
     """The day's payments differ from Odoo's order totals beyond the stores' cash rounding."""
 
 
-def extract(client: OdooClient, window: tuple[str, str]) -> dict[str, list[Record]]:
+def extract(client: OdooClient, window: tuple[str, str]) -> dict[str, list[Record] | EncodedRecords]:
     """The day's payments (by their order's date_order), their methods and the sessions started that day.
 
     Paged `search_read` for payments and sessions, one batched `read` for the methods.
     """
     check_fields(client, EXPECTED_TYPES)
-    payments = client.search_read_all(
-        "pos.payment",
-        [("pos_order_id.date_order", ">=", window[0]), ("pos_order_id.date_order", "<", window[1])],
-        PAYMENT_FIELDS,
+    method_ids: set[int] = set()
+
+    def collect_methods(page: list[Record]) -> None:
+        method_ids.update(ref[0] for p in page if (ref := _ref(p.get("payment_method_id"))))
+
+    # kept as JSON text page by page: the day's payment records are never all decoded at once here
+    payments = encode_pages(
+        client.search_read_pages(
+            "pos.payment",
+            [("pos_order_id.date_order", ">=", window[0]), ("pos_order_id.date_order", "<", window[1])],
+            PAYMENT_FIELDS,
+        ),
+        collect_methods,
     )
-    method_ids = sorted({ref[0] for p in payments if (ref := _ref(p.get("payment_method_id")))})
-    methods = client.read("pos.payment.method", method_ids, METHOD_FIELDS) if method_ids else []
+    methods = client.read("pos.payment.method", sorted(method_ids), METHOD_FIELDS) if method_ids else []
     sessions = client.search_read_all(
         "pos.session", [("start_at", ">=", window[0]), ("start_at", "<", window[1])], SESSION_FIELDS
     )
     return {"payments": payments, "payment_methods": methods, "sessions": sessions}
 
 
-def session_store_ids(staged: dict[str, list[Record]]) -> set[int]:
+def session_store_ids(staged: dict[str, Any]) -> set[int]:
     return {ref[0] for s in staged["sessions"] if (ref := _ref(s.get("config_id")))}
 
 

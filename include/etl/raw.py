@@ -7,7 +7,6 @@ and kept verbatim in `line_json` / `order_json`, so the raw layer loses nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from datetime import date
@@ -16,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from include.etl import lake
-from include.etl.extract import EXPECTED_TYPES
+from include.etl.extract import EXPECTED_TYPES, to_json
 from include.etl.odoo_client import Record
 
 log = logging.getLogger(__name__)
@@ -29,10 +28,6 @@ _ARROW_BY_ODOO = {
     "monetary": pa.float64(),
     "integer": pa.int64(),
 }
-
-
-# `json.dumps(record, ensure_ascii=False)`, without building an encoder per call: the same text
-to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _typed(value: Any, odoo_type: str) -> Any:
