@@ -171,10 +171,13 @@ def test_a_day_without_lines_stages_and_cleans_to_empty_typed_tables() -> None:
     orders = extract.order_table([])
     table, rejects = clean.clean_table(lines, orders, _ctx())
     assert table.num_rows == 0 and table.schema == clean.CLEAN_LINES and rejects == []
-    assert raw.join_orders(
-        {n: lines[n] for n in lines.column_names if n != extract.SHAPE_OK},
-        {n: orders[n] for n in orders.column_names if n not in (extract.SHAPE_OK, "order_employee_id")},
-    ).schema == raw.raw_table([], []).schema
+    assert (
+        raw.join_orders(
+            {n: lines[n] for n in lines.column_names if n != extract.SHAPE_OK},
+            {n: orders[n] for n in orders.column_names if n not in (extract.SHAPE_OK, "order_employee_id")},
+        ).schema
+        == raw.raw_table([], []).schema
+    )
 
 
 def test_encoded_records_are_the_json_of_the_list() -> None:
