@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,8 +19,10 @@ from include.etl import lake, schema
 from include.etl.business_day import parse_odoo_datetime
 from include.etl.clean import Invalid, m2o, money
 from include.etl.extract import load_records, load_staging
-from include.etl.odoo_client import Record
 from include.etl.states import COUNTED_STATES
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import Record
 
 log = logging.getLogger(__name__)
 

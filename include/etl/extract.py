@@ -17,12 +17,14 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.etl import lake
 from include.etl.business_day import day_window_utc, odoo_datetime
-from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
 from include.etl.states import counted_states, unknown_states
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import OdooClient, Record
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,8 @@ class ExtractSummary:
 
 def check_fields(client: OdooClient, expected_types: dict[str, dict[str, tuple[str, ...]]]) -> None:
     """Fail loudly when the source lacks one of these fields or changed its type, rather than load NULLs."""
+    from include.etl.odoo_client import OdooSchemaError
+
     for model, expected in expected_types.items():
         fields = client.fields(model)
         for name, types in expected.items():
@@ -152,6 +156,8 @@ def check_schema(client: OdooClient) -> None:
     The schema is read from `fields_get`, never inferred from the version number: money fields
     are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
     """
+    from include.etl.odoo_client import OdooSchemaError
+
     check_fields(client, EXPECTED_TYPES)
     selection = order_states(client)
     if selection and (unknown := unknown_states(selection)):

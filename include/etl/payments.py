@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -33,7 +33,9 @@ from include.etl.business_day import parse_odoo_datetime, to_local
 from include.etl.clean import Invalid, m2o, money
 from include.etl.extract import EncodedRecords, check_fields, encode_pages, load_records, load_staging
 from include.etl.fact import ReconciliationError
-from include.etl.odoo_client import OdooClient, Record
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import OdooClient, Record
 
 log = logging.getLogger(__name__)
 

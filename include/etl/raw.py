@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import math
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from include.etl import lake
 from include.etl.extract import EXPECTED_TYPES, to_json
-from include.etl.odoo_client import Record
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import Record
 
 log = logging.getLogger(__name__)
 
