@@ -17,7 +17,9 @@ A day that breaks 1 or 2 is not loaded (PaymentReconciliationError); the lake ke
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -127,10 +129,24 @@ def read_roundings(client: OdooClient, stores: list[Record]) -> list[Record]:
 
 
 def _ref(value: Any) -> tuple[int, str] | None:
+    if type(value) is list and len(value) == 2 and type(value[0]) is int:
+        return value[0], str(value[1])  # what m2o returns for a plain [id, name]
     try:
         return m2o(value, "many2one", required=False)
     except Invalid:
         return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cents(value: float) -> Decimal:
+    return money(value, "amount")
+
+
+def _amount(value: Any, what: str, record_id: Any) -> Decimal:
+    """`money(value, f"{what} {record_id}")`, once per distinct plain non-zero float; the name only when needed."""
+    if type(value) is float and value and math.isfinite(value):  # 0.0 and -0.0 keep their own sign below
+        return _cents(value)
+    return money(value, f"{what} {record_id}")
 
 
 @dataclass(frozen=True)
@@ -189,7 +205,7 @@ def payment_rows(
         if order.get("state") not in counted:
             continue
         try:
-            amount = money(p.get("amount"), f"amount of pos.payment {p.get('id')}")
+            amount = _amount(p.get("amount"), "amount of pos.payment", p.get("id"))
         except Invalid as exc:
             raise PaymentReconciliationError(f"cannot reconcile the payments of {day}: {exc}") from None
         method = _ref(p.get("payment_method_id"))
@@ -236,8 +252,8 @@ def reconcile(
         if order.get("state") not in counted:
             continue
         try:
-            amount_total = money(order.get("amount_total"), f"amount_total of order {order.get('id')}")
-            amount_paid = money(order.get("amount_paid"), f"amount_paid of order {order.get('id')}")
+            amount_total = _amount(order.get("amount_total"), "amount_total of order", order.get("id"))
+            amount_paid = _amount(order.get("amount_paid"), "amount_paid of order", order.get("id"))
         except Invalid as exc:
             raise PaymentReconciliationError(f"cannot reconcile the payments of {day}: {exc}") from None
         got = paid.get(order["id"], Decimal(0))
