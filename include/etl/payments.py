@@ -341,6 +341,13 @@ def _store_name(store: Record, config: tuple[int, str] | None) -> str | None:
 
 def load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> PaymentsSummary:
     """Write the day's fact_payments and fact_sessions files pending in staging, once reconciled."""
+    try:
+        return _load_payments(staging_dir, lake_root, day, tz)
+    finally:
+        _cents.cache_clear()  # kept, its small objects would pin the freed records' memory in this process
+
+
+def _load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> PaymentsSummary:
     meta = load_staging(staging_dir, "meta")
     counted = set(meta["counted_states"])
     orders = load_records(staging_dir, "orders")
