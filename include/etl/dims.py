@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,8 +19,10 @@ from include.etl import lake, schema
 from include.etl.business_day import parse_odoo_datetime
 from include.etl.clean import Invalid, m2o, money
 from include.etl.extract import load_records, load_staging
-from include.etl.odoo_client import Record
 from include.etl.states import COUNTED_STATES
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import Record
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +286,7 @@ def upsert_table_s3(lake_root: str, name: str, incoming: list[dict[str, Any]]) -
 def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
     meta = load_staging(staging_dir, "meta")
     categories = load_records(staging_dir, "categories")
+    orders = load_records(staging_dir, "orders")
     incoming = {
         "dim_products": product_rows(
             load_records(staging_dir, "products"),
@@ -297,11 +300,9 @@ def upsert_dims(staging_dir: str, lake_root: str) -> list[DimSummary]:
         "dim_categories": category_rows(categories),
         "dim_brands": brand_rows(load_records(staging_dir, "brands")),
         "dim_stores": store_rows(load_records(staging_dir, "stores")),
-        "dim_staff": staff_rows(
-            load_records(staging_dir, "orders"), meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))
-        ),
+        "dim_staff": staff_rows(orders, meta.get("seller_fields", []), _ts(meta.get("extracted_at_utc"))),
         "dim_customers": customer_rows(
-            load_records(staging_dir, "orders"),
+            orders,
             set(meta.get("counted_states") or COUNTED_STATES),
             _ts(meta.get("extracted_at_utc")),
         ),

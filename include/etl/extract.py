@@ -17,12 +17,14 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.etl import lake
 from include.etl.business_day import day_window_utc, odoo_datetime
-from include.etl.odoo_client import OdooClient, OdooSchemaError, Record
 from include.etl.states import counted_states, unknown_states
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import OdooClient, Record
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,8 @@ class ExtractSummary:
 
 def check_fields(client: OdooClient, expected_types: dict[str, dict[str, tuple[str, ...]]]) -> None:
     """Fail loudly when the source lacks one of these fields or changed its type, rather than load NULLs."""
+    from include.etl.odoo_client import OdooSchemaError
+
     for model, expected in expected_types.items():
         fields = client.fields(model)
         for name, types in expected.items():
@@ -152,6 +156,8 @@ def check_schema(client: OdooClient) -> None:
     The schema is read from `fields_get`, never inferred from the version number: money fields
     are `float` up to 18 and `monetary` from 19, `pos.order.state` loses `invoiced` in 19.
     """
+    from include.etl.odoo_client import OdooSchemaError
+
     check_fields(client, EXPECTED_TYPES)
     selection = order_states(client)
     if selection and (unknown := unknown_states(selection)):
@@ -196,24 +202,30 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
     check_schema(client)
 
     sellers = seller_fields(client)
-    orders = client.search_read_all(
-        "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], [*ORDER_FIELDS, *sellers]
+    orders = _stage_order_pages(
+        client.search_read_pages(
+            "pos.order", [("date_order", ">=", window[0]), ("date_order", "<", window[1])], [*ORDER_FIELDS, *sellers]
+        )
     )
-    lines = client.search_read_all(
-        "pos.order.line",
-        [("order_id.date_order", ">=", window[0]), ("order_id.date_order", "<", window[1])],
-        LINE_FIELDS,
+    # Lines are turned into Arrow columns page by page and their records dropped: the day's
+    # decoded lines, their JSON text and their table are never all in memory at once.
+    lines = _stage_line_pages(
+        client.search_read_pages(
+            "pos.order.line",
+            [("order_id.date_order", ">=", window[0]), ("order_id.date_order", "<", window[1])],
+            LINE_FIELDS,
+        )
     )
     log.info(
         "read %d orders and %d lines of business day %s (UTC window %s .. %s)",
-        len(orders),
-        len(lines),
+        len(orders.records),
+        lines.table.num_rows,
         day,
         *window,
     )
 
     pos_field, brand_field = product_variant_fields(client)
-    product_ids = sorted({_m2o_id(rec.get("product_id")) for rec in lines} - {None})  # type: ignore[type-var]
+    product_ids = sorted(lines.product_ids)
     variant_field = VARIANT_VALUES_FIELD if VARIANT_VALUES_FIELD in client.fields("product.product") else None
     fields = [*PRODUCT_FIELDS, *(f for f in (pos_field, brand_field, variant_field) if f)]
     products = client.read("product.product", product_ids, fields) if product_ids else []
@@ -222,10 +234,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         client.read("product.template.attribute.value", value_ids, ["name", "attribute_id"]) if value_ids else []
     )
     staged = payments_mod.extract(client, window)
-    store_ids = sorted(
-        {sid for o in orders if (sid := _m2o_id(o.get("config_id"))) is not None}
-        | payments_mod.session_store_ids(staged)
-    )
+    store_ids = sorted(orders.store_ids | payments_mod.session_store_ids(staged))
     stores = client.read("pos.config", store_ids, STORE_FIELDS) if store_ids else []
     staged["cash_roundings"] = payments_mod.read_roundings(client, stores)
     categories = client.search_read_all("product.category", [], CATEGORY_FIELDS)
@@ -237,16 +246,17 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         else []
     )
     # A refund must point at a line that exists: on this day, or found with one `search`.
-    refunded = {ref for rec in lines if (ref := _m2o_id(rec.get("refunded_orderline_id"))) is not None}
-    elsewhere = refunded - {rec.get("id") for rec in lines}
+    refunded = lines.refunded_ids
+    elsewhere = refunded - lines.line_ids
     found = set(client.search_ids("pos.order.line", [("id", "in", sorted(elsewhere))])) if elsewhere else set()
     existing_refunded = (refunded - elsewhere) | found
 
     staging = lake.join(lake_root, STAGING, day.isoformat(), f"{int(time.time())}-{secrets.token_hex(4)}")
     if not lake.is_s3(staging):
         Path(staging).mkdir(parents=True, exist_ok=False)
-    _dump(lake.join(staging, "orders.json.gz"), orders)
-    _dump(lake.join(staging, "lines.json.gz"), lines)
+    dump_table(lake.join(staging, f"lines{TABLE_SUFFIX}"), lines.table)
+    dump_table(lake.join(staging, f"orders{TABLE_SUFFIX}"), orders.table)
+    _dump(lake.join(staging, "orders.json.gz"), orders.records)
     _dump(lake.join(staging, "products.json.gz"), products)
     _dump(lake.join(staging, "categories.json.gz"), categories)
     _dump(lake.join(staging, "pos_categories.json.gz"), pos_categories)
@@ -259,8 +269,8 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         day=day.isoformat(),
         staging_dir=str(staging),
         window_utc=window,
-        orders=len(orders),
-        lines=len(lines),
+        orders=len(orders.records),
+        lines=lines.table.num_rows,
         products=len(products),
         categories=len(categories),
         brands=len(brands),
@@ -284,6 +294,7 @@ def extract_day(client: OdooClient, day: date, tz: tzinfo, lake_root: str) -> Ex
         "checked_refunded_line_ids": sorted(refunded),
         "payments": len(staged["payments"]),
         "sessions": len(staged["sessions"]),
+        "staging_format": STAGING_FORMAT,
     }
     _dump(lake.join(staging, "meta.json.gz"), meta)
     log.info(
@@ -322,19 +333,171 @@ def _x2m_ids(value: Any) -> list[int]:
     return [single] if single is not None else []
 
 
+# `json.dumps(record, ensure_ascii=False)` without building an encoder per call: the same text
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@dataclass(frozen=True)
+class EncodedRecords:
+    """Records kept as the JSON text of their list (exactly `json.dumps(records, ensure_ascii=False)`)."""
+
+    text: str
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def encode_pages(pages: Any, on_page: Any = None) -> EncodedRecords:
+    """The JSON text of every record of `pages`, built page by page (each page's records then released)."""
+    parts: list[str] = []
+    for page in pages:
+        parts.extend(to_json(rec) for rec in page)
+        if on_page is not None:
+            on_page(page)
+    return EncodedRecords("[" + ", ".join(parts) + "]", len(parts))
+
+
 def _dump(path: str, payload: Any) -> None:
+    # json.dumps (C encoder) then one compress: json.dump into a gzip stream encodes in Python, ≈ 10× slower
+    text = payload.text if isinstance(payload, EncodedRecords) else json.dumps(payload, ensure_ascii=False)
+    data = gzip.compress(text.encode(), compresslevel=1)
     if lake.is_s3(path):
-        lake.write_bytes(path, gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=3))
+        lake.write_bytes(path, data)
         return
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as fh:
-        json.dump(payload, fh, ensure_ascii=False)
+    tmp.write_bytes(data)
     os.replace(tmp, target)
 
 
 def load_staging(staging_dir: str, name: str) -> Any:
     return json.loads(gzip.decompress(lake.read_bytes(lake.join(staging_dir, f"{name}.json.gz"))).decode("utf-8"))
+
+
+# --------------------------------------------------------------------------- Arrow staging
+# The day's lines and orders are staged as Arrow IPC files: the raw layer's typed columns and
+# each record's JSON text, built once here from the decoded records, plus two staging-only
+# columns that `clean` reads (`_shape_ok`: the record has exactly the shapes `clean_line`
+# accepts, so it can be validated column-wise; `order_employee_id`). save_raw and clean read
+# them without decoding any JSON. The small record sets stay gzip JSON.
+STAGING_FORMAT = 2
+TABLE_SUFFIX = ".arrow"
+SHAPE_OK = "_shape_ok"
+
+
+class StagingFormatError(RuntimeError):
+    """A staging folder written by an earlier version of the ETL (or incomplete)."""
+
+
+@dataclass
+class StagedLines:
+    table: Any  # pa.Table: raw line columns, line_json, _shape_ok
+    product_ids: set[int]
+    refunded_ids: set[int]
+    line_ids: set[Any]
+
+
+def _stage_line_pages(pages: Any) -> StagedLines:
+    """Arrow batches of the line pages, built page by page: each page's records are then released."""
+    import pyarrow as pa
+
+    from include.etl import clean as clean_mod
+    from include.etl import raw as raw_mod
+
+    batches = []
+    product_ids: set[int] = set()
+    refunded: set[int] = set()
+    line_ids: set[Any] = set()
+    for page in pages:
+        cols = raw_mod.line_columns(page)
+        cols["line_json"] = pa.array([to_json(rec) for rec in page], pa.string())
+        cols[SHAPE_OK] = pa.array([clean_mod.line_shape_ok(rec) for rec in page], pa.bool_())
+        batches.append(pa.RecordBatch.from_pydict(cols))
+        for rec in page:
+            line_ids.add(rec.get("id"))
+            if (pid := _m2o_id(rec.get("product_id"))) is not None:
+                product_ids.add(pid)
+            if (ref := _m2o_id(rec.get("refunded_orderline_id"))) is not None:
+                refunded.add(ref)
+    if not batches:
+        cols = raw_mod.line_columns([])
+        cols["line_json"] = pa.array([], pa.string())
+        cols[SHAPE_OK] = pa.array([], pa.bool_())
+        batches.append(pa.RecordBatch.from_pydict(cols))
+    return StagedLines(pa.Table.from_batches(batches), product_ids, refunded, line_ids)
+
+
+@dataclass
+class StagedOrders:
+    table: Any  # pa.Table: raw order columns, order_json, order_employee_id, _shape_ok
+    records: EncodedRecords  # the same orders as JSON, for the steps that read them as records
+    store_ids: set[int]
+
+
+def _stage_order_pages(pages: Any) -> StagedOrders:
+    """The orders' Arrow table and JSON text, built page by page: each page's records are then released."""
+    import pyarrow as pa
+
+    tables = []
+    store_ids: set[int] = set()
+    for page in pages:
+        tables.append(order_table(page))
+        store_ids.update(sid for o in page if (sid := _m2o_id(o.get("config_id"))) is not None)
+    table = pa.concat_tables(tables) if tables else order_table([])
+    json_list = table["order_json"].to_pylist()
+    return StagedOrders(table, EncodedRecords("[" + ", ".join(json_list) + "]", len(json_list)), store_ids)
+
+
+def order_table(orders: list[Record]) -> Any:
+    """The raw layer's order columns (`order_*`, `order_json`) plus `_shape_ok` and `order_employee_id`."""
+    import pyarrow as pa
+
+    from include.etl import clean as clean_mod
+    from include.etl import raw as raw_mod
+
+    cols = raw_mod.order_columns(orders)
+    cols["order_employee_id"] = pa.array([_exact_id(o.get(EMPLOYEE_FIELD)) for o in orders], pa.int64())
+    cols[SHAPE_OK] = pa.array([clean_mod.order_shape_ok(o) for o in orders], pa.bool_())
+    return pa.table(cols)
+
+
+def _exact_id(value: Any) -> int | None:
+    return value[0] if isinstance(value, list) and len(value) == 2 and type(value[0]) is int else None
+
+
+def dump_table(path: str, table: Any) -> None:
+    """An Arrow IPC file, written whole (temp + rename on disk, one PUT on S3, compressed there)."""
+    import pyarrow as pa
+
+    if lake.is_s3(path):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+            writer.write_table(table)
+        lake.write_bytes(path, sink.getvalue().to_pybytes())
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, target)
+
+
+def load_table(staging_dir: str, name: str, columns: list[str] | None = None) -> Any:
+    """A staged Arrow table (memory-mapped on disk); a clear error for a staging folder of an older version."""
+    import pyarrow as pa
+
+    path = lake.join(staging_dir, f"{name}{TABLE_SUFFIX}")
+    try:
+        source = pa.BufferReader(lake.get_bytes(path)) if lake.is_s3(path) else pa.memory_map(path)
+    except FileNotFoundError:
+        raise StagingFormatError(
+            f"staging folder {staging_dir} has no {name}{TABLE_SUFFIX}: it was written by an earlier version "
+            "of the ETL (gzip JSON staging) or was removed; clear this run's extract task so the day is "
+            "extracted again"
+        ) from None
+    table = pa.ipc.open_file(source).read_all()
+    return table.select(columns) if columns else table
 
 
 def load_records(staging_dir: str, name: str) -> list[Record]:

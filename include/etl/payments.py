@@ -17,13 +17,15 @@ A day that breaks 1 or 2 is not loaded (PaymentReconciliationError); the lake ke
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -31,9 +33,11 @@ import pyarrow as pa
 from include.etl import lake, quality, schema
 from include.etl.business_day import parse_odoo_datetime, to_local
 from include.etl.clean import Invalid, m2o, money
-from include.etl.extract import check_fields, load_records, load_staging
+from include.etl.extract import EncodedRecords, check_fields, encode_pages, load_records, load_staging
 from include.etl.fact import ReconciliationError
-from include.etl.odoo_client import OdooClient, Record
+
+if TYPE_CHECKING:
+    from include.etl.odoo_client import OdooClient, Record
 
 log = logging.getLogger(__name__)
 
@@ -87,26 +91,34 @@ class PaymentReconciliationError(ReconciliationError):
     """The day's payments differ from Odoo's order totals beyond the stores' cash rounding."""
 
 
-def extract(client: OdooClient, window: tuple[str, str]) -> dict[str, list[Record]]:
+def extract(client: OdooClient, window: tuple[str, str]) -> dict[str, list[Record] | EncodedRecords]:
     """The day's payments (by their order's date_order), their methods and the sessions started that day.
 
     Paged `search_read` for payments and sessions, one batched `read` for the methods.
     """
     check_fields(client, EXPECTED_TYPES)
-    payments = client.search_read_all(
-        "pos.payment",
-        [("pos_order_id.date_order", ">=", window[0]), ("pos_order_id.date_order", "<", window[1])],
-        PAYMENT_FIELDS,
+    method_ids: set[int] = set()
+
+    def collect_methods(page: list[Record]) -> None:
+        method_ids.update(ref[0] for p in page if (ref := _ref(p.get("payment_method_id"))))
+
+    # kept as JSON text page by page: the day's payment records are never all decoded at once here
+    payments = encode_pages(
+        client.search_read_pages(
+            "pos.payment",
+            [("pos_order_id.date_order", ">=", window[0]), ("pos_order_id.date_order", "<", window[1])],
+            PAYMENT_FIELDS,
+        ),
+        collect_methods,
     )
-    method_ids = sorted({ref[0] for p in payments if (ref := _ref(p.get("payment_method_id")))})
-    methods = client.read("pos.payment.method", method_ids, METHOD_FIELDS) if method_ids else []
+    methods = client.read("pos.payment.method", sorted(method_ids), METHOD_FIELDS) if method_ids else []
     sessions = client.search_read_all(
         "pos.session", [("start_at", ">=", window[0]), ("start_at", "<", window[1])], SESSION_FIELDS
     )
     return {"payments": payments, "payment_methods": methods, "sessions": sessions}
 
 
-def session_store_ids(staged: dict[str, list[Record]]) -> set[int]:
+def session_store_ids(staged: dict[str, Any]) -> set[int]:
     return {ref[0] for s in staged["sessions"] if (ref := _ref(s.get("config_id")))}
 
 
@@ -117,10 +129,24 @@ def read_roundings(client: OdooClient, stores: list[Record]) -> list[Record]:
 
 
 def _ref(value: Any) -> tuple[int, str] | None:
+    if type(value) is list and len(value) == 2 and type(value[0]) is int:
+        return value[0], str(value[1])  # what m2o returns for a plain [id, name]
     try:
         return m2o(value, "many2one", required=False)
     except Invalid:
         return None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cents(value: float) -> Decimal:
+    return money(value, "amount")
+
+
+def _amount(value: Any, what: str, record_id: Any) -> Decimal:
+    """`money(value, f"{what} {record_id}")`, once per distinct plain non-zero float; the name only when needed."""
+    if type(value) is float and value and math.isfinite(value):  # 0.0 and -0.0 keep their own sign below
+        return _cents(value)
+    return money(value, f"{what} {record_id}")
 
 
 @dataclass(frozen=True)
@@ -179,7 +205,7 @@ def payment_rows(
         if order.get("state") not in counted:
             continue
         try:
-            amount = money(p.get("amount"), f"amount of pos.payment {p.get('id')}")
+            amount = _amount(p.get("amount"), "amount of pos.payment", p.get("id"))
         except Invalid as exc:
             raise PaymentReconciliationError(f"cannot reconcile the payments of {day}: {exc}") from None
         method = _ref(p.get("payment_method_id"))
@@ -226,8 +252,8 @@ def reconcile(
         if order.get("state") not in counted:
             continue
         try:
-            amount_total = money(order.get("amount_total"), f"amount_total of order {order.get('id')}")
-            amount_paid = money(order.get("amount_paid"), f"amount_paid of order {order.get('id')}")
+            amount_total = _amount(order.get("amount_total"), "amount_total of order", order.get("id"))
+            amount_paid = _amount(order.get("amount_paid"), "amount_paid of order", order.get("id"))
         except Invalid as exc:
             raise PaymentReconciliationError(f"cannot reconcile the payments of {day}: {exc}") from None
         got = paid.get(order["id"], Decimal(0))
@@ -315,6 +341,13 @@ def _store_name(store: Record, config: tuple[int, str] | None) -> str | None:
 
 def load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> PaymentsSummary:
     """Write the day's fact_payments and fact_sessions files pending in staging, once reconciled."""
+    try:
+        return _load_payments(staging_dir, lake_root, day, tz)
+    finally:
+        _cents.cache_clear()  # kept, its small objects would pin the freed records' memory in this process
+
+
+def _load_payments(staging_dir: str, lake_root: str, day: date, tz: tzinfo) -> PaymentsSummary:
     meta = load_staging(staging_dir, "meta")
     counted = set(meta["counted_states"])
     orders = load_records(staging_dir, "orders")
