@@ -59,16 +59,36 @@ class Invalid(ValueError):
     """A line fails a validation rule; the message is the reason recorded in the rejects file."""
 
 
-def money(value: Any, name: str, quantum: Decimal = CENT) -> Decimal:
-    """Odoo float → exact Decimal at `quantum` (half-up, as Odoo rounds currency amounts)."""
+# Integer digits of the lake's decimal columns: DECIMAL(18, 2 | 3 | 4), and DECIMAL(6, 2) for discount_pct.
+_INTEGER_DIGITS = {CENT: 16, _QTY: 15, _PRICE: 14}
+_PERCENT_DIGITS = 4
+
+
+def money(value: Any, name: str, quantum: Decimal = CENT, digits: int | None = None) -> Decimal:
+    """Odoo float → exact Decimal at `quantum` (half-up, as Odoo rounds currency amounts).
+
+    A number too big for its lake column (`digits` integer digits) is rejected here, with its
+    name, instead of overflowing the Parquet writer later and failing the whole day.
+    """
     if isinstance(value, bool) or value is None:
         raise Invalid(f"{name} is missing")
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
             raise Invalid(f"{name} is not a finite number: {value!r}")
         # repr() is the shortest text that round-trips the float Odoo sent.
-        return Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+        exact = Decimal(repr(value))
+        limit = Decimal(10) ** (_INTEGER_DIGITS.get(quantum, 16) if digits is None else digits)
+        if abs(exact) >= limit or abs(exact := exact.quantize(quantum, rounding=ROUND_HALF_UP)) >= limit:
+            raise Invalid(f"{name} is out of range: {value!r}")
+        return exact
     raise Invalid(f"{name} is not numeric: {value!r}")
+
+
+def _in_range(amount: Decimal, name: str) -> Decimal:
+    """A computed amount (margin, tax, discount) that still fits DECIMAL(18, 2)."""
+    if abs(amount) >= Decimal(10) ** _INTEGER_DIGITS[CENT]:
+        raise Invalid(f"{name} is out of range: {amount}")
+    return amount
 
 
 def m2o(value: Any, name: str, required: bool = True) -> tuple[int, str] | None:
@@ -138,7 +158,7 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
         raise Invalid(f"unknown product {product[0]}")
     qty = money(line["qty"], "qty", _QTY)
     price_unit = money(line["price_unit"], "price_unit", _PRICE)
-    discount = money(line["discount"], "discount")
+    discount = money(line["discount"], "discount", digits=_PERCENT_DIGITS)
     revenue_excl = money(line["price_subtotal"], "price_subtotal")
     revenue = money(line["price_subtotal_incl"], "price_subtotal_incl")
     cost = money(line["total_cost"], "total_cost")
@@ -152,6 +172,12 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
     user = m2o(order.get("user_id"), "order user_id", required=False)
     employee = m2o(order.get("employee_id"), "order employee_id", required=False)
     partner = m2o(order.get("partner_id"), "order partner_id", required=False)
+    discount_amount = _in_range(
+        (price_unit * qty * discount / 100).quantize(CENT, rounding=ROUND_HALF_UP), "discount amount"
+    )
+    tax_amount = _in_range(revenue - revenue_excl, "tax amount")
+    margin = _in_range(revenue_excl - cost, "margin")
+    order_amount_total = money(order["amount_total"], "order amount_total")
     ctx.seen_line_ids.add(line_id)
     assert config and session and company
     return {
@@ -174,17 +200,17 @@ def clean_line(line: dict[str, Any], order: dict[str, Any] | None, ctx: CleanCon
         "discount_pct": discount,
         "revenue": revenue,
         "revenue_excl_tax": revenue_excl,
-        "tax_amount": revenue - revenue_excl,
-        "discount_amount": (price_unit * qty * discount / 100).quantize(CENT, rounding=ROUND_HALF_UP),
+        "tax_amount": tax_amount,
+        "discount_amount": discount_amount,
         "cost": cost,
-        "margin": revenue_excl - cost,
+        "margin": margin,
         "is_refund": qty < 0,
         "refunded_line_id": refunded[0] if refunded else None,
         "user_id": user[0] if user else None,
         "employee_id": employee[0] if employee else None,
         "partner_id": partner[0] if partner else None,
         "product_name": line.get("full_product_name") or product[1],
-        "order_amount_total": money(order["amount_total"], "order amount_total"),
+        "order_amount_total": order_amount_total,
         "line_write_date": _parse_optional(line.get("write_date")),
         "order_write_date": _parse_optional(order.get("write_date")),
     }
@@ -217,9 +243,17 @@ def _optional_m2o(value: Any) -> bool:
 _FLOAT_EXACT = 2**53  # an int beyond it would not survive the raw layer's float column unchanged
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any, bound: float = 1e13) -> bool:
+    """A plain finite number below `bound`: the column-wise path cannot overflow a lake column with it."""
     kind = type(value)
-    return (kind is float and math.isfinite(value)) or (kind is int and -_FLOAT_EXACT <= value <= _FLOAT_EXACT)
+    return (kind is float and math.isfinite(value) and -bound < value < bound) or (
+        kind is int and -_FLOAT_EXACT <= value <= _FLOAT_EXACT and -bound < value < bound
+    )
+
+
+# Bounds of the column-wise path: within them no value nor product (discount amount ≤ 1e6 × 1e9 ×
+# 100 % = 1e15) overflows DECIMAL(18, 2); a line beyond them goes through `clean_line`, which checks.
+_FAST_BOUNDS = {"qty": 1e6, "price_unit": 1e9, "discount": 100.000001}
 
 
 _MONEY_LINE_KEYS = ("qty", "price_unit", "discount", "price_subtotal", "price_subtotal_incl", "total_cost")
@@ -239,7 +273,7 @@ def line_shape_ok(line: dict[str, Any]) -> bool:
         type(line["id"]) is int
         and _exact_m2o(line["order_id"])
         and _exact_m2o(line["product_id"])
-        and all(_number(line[key]) for key in _MONEY_LINE_KEYS)
+        and all(_number(line[key], _FAST_BOUNDS.get(key, 1e13)) for key in _MONEY_LINE_KEYS)
         and _optional_m2o(line.get("refunded_orderline_id"))
         and (full_name is None or full_name is False or isinstance(full_name, str))
     )

@@ -210,3 +210,30 @@ def test_a_staging_folder_of_the_previous_version_is_a_clear_error(tmp_path) -> 
     with pytest.raises(extract.StagingFormatError, match="earlier version of the ETL .* clear this run's extract"):
         raw.save_raw(str(staging), str(tmp_path), DAY)
     assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_number_too_big_for_its_column_rejects_the_line_instead_of_crashing_the_day(fast: bool) -> None:
+    """Found in review: total_cost 1e20 passed the checks and then overflowed DECIMAL(18,2) in clean."""
+    lines = [
+        _line(300),
+        _line(301, total_cost=1e20),
+        _line(302, price_unit=1e15),
+        _line(303, qty=1e16),
+        _line(304, discount=1e5),
+        _line(305, qty=9e6, price_unit=9e9, discount=100.0),  # each fits, their discount amount does not
+        _line(306, order=31),
+    ]
+    orders = [_order(10), _order(31, amount_total=1e18)]
+    staged = extract._stage_line_pages(iter([lines])).table, extract.order_table(orders)
+    table, rejects = clean.clean_table(*staged, _ctx(), fast=fast)
+    assert table["line_id"].to_pylist() == [300]
+    reasons = {r["line_id"]: r["reason"] for r in rejects}
+    assert reasons == {
+        301: "total_cost is out of range: 1e+20",
+        302: "price_unit is out of range: 1000000000000000.0",
+        303: "qty is out of range: 1e+16",
+        304: "discount is out of range: 100000.0",
+        305: "discount amount is out of range: 81000000000000000.00",
+        306: "order amount_total is out of range: 1e+18",
+    }
