@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1014,100 +1012,95 @@ def _choice_ids(cur: duckdb.DuckDBPyConnection, choice: ProductChoice) -> list[t
     return [(choice.ident, str(row[0]) if row and row[0] else f"Product {choice.ident}")]
 
 
-def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.DataFrame]:
-    """Every figure of the products page for `product_ids`, from one scan of the period's fact files.
+def product_detail(reader: _Reader, product_ids: list[int], template: bool = False) -> dict[str, object]:
+    """Every figure of the products page for `product_ids`, from the serving summaries.
 
     Returns `{"rollups": {(part, is_current): [row, ...]}}` where part is day, day_product,
-    store, hour, product or total.
+    store, hour, product or total (day, day_product and hour for the period only).
 
-    The serving summaries hold quantity and revenue per product but not margin, discounts,
-    refunds or hours, so this reads the lines of the period and of the compared period,
-    keeping only the chosen products (a few files of ≈ 10k lines each per month).
-    Distinct orders are exact per rollup (GROUPING SETS).
+    Sums come from `agg_product` / `product_hour` (day × store × product [× hour]); long
+    periods read whole months from their `_month` tables and only the edge days from the
+    daily ones, so the cost depends on the products and the period's shape, not on its
+    length or the lake's. Distinct orders are exact: an order is in one day, store and hour,
+    so per-product counts add up over those; over the variants of a template (`template`)
+    the `orders_t` counts add up (see serving.py), per variant `orders`.
     """
-    f = reader.filters
-    prev_lo, prev_hi = f.previous
-    days = [d for d in _day_list(f.start, f.end) + _day_list(prev_lo, prev_hi) if d in reader.info.loaded_days]
-    files = partition_files(reader.info.root, lake.FACT_SALES, sorted(set(days)))
-    if not files or not product_ids:
+    if not product_ids:
         return {"rollups": {}}
-    version = reader.cur.execute("SELECT version FROM meta").fetchone()[0]
-    key = (reader.info.root, version, tuple(sorted(product_ids)), f.start, f.end, prev_lo, f.store_id)
-    with _PRODUCT_LOCK:
-        if key in _PRODUCT_CACHE:
-            _PRODUCT_CACHE.move_to_end(key)
-            return _PRODUCT_CACHE[key]
-    value = _product_rollups(reader, files, product_ids)
-    with _PRODUCT_LOCK:
-        _PRODUCT_CACHE[key] = value
-        while len(_PRODUCT_CACHE) > _PRODUCT_CACHE_SIZE:
-            _PRODUCT_CACHE.popitem(last=False)
-    return value
-
-
-# The last product pages asked, per version of the serving layer (a publish bumps it): a product
-# looked at again, or another variant split of it, is not read from the files again.
-_PRODUCT_CACHE: OrderedDict[tuple, dict[str, object]] = OrderedDict()
-_PRODUCT_CACHE_SIZE = 64
-_PRODUCT_LOCK = threading.Lock()
-
-
-def _product_rollups(reader: _Reader, files: dict[date, str], product_ids: list[int]) -> dict[str, object]:
     f = reader.filters
     prev_lo, prev_hi = f.previous
-    try:
-        result = _product_scan(reader, files, product_ids, union=False)
-    except duckdb.Error:  # files of several schema versions: unify them by name (slower)
-        result = _product_scan(reader, files, product_ids, union=True)
-    names = [d[0] for d in result.description]
+    orders = "orders_t" if template else "orders"
+    cur_months, prev_months = _whole_months(f.start, f.end), _whole_months(prev_lo, prev_hi)
+    params: dict[str, object] = {
+        "products": product_ids,
+        "store": f.store_id,
+        "lo": f.start,
+        "hi": f.end,
+        "plo": prev_lo,
+        "phi": prev_hi,
+        **cur_months,
+        **{f"p{k}": v for k, v in prev_months.items()},
+    }
+    sums = "qty, revenue, revenue_excl_tax, margin, discounts, refunds, refunded_qty, lines, orders, orders_t"
+    periods = _product_periods("store_id, product_id, " + sums, "agg_product_month", "agg_product")
+    hours = _product_periods("local_hour, revenue, orders, orders_t", "product_hour_month", "product_hour", False)
+    cur = reader.cur
     parts: dict[tuple[str, bool], list[dict]] = {}
-    for row in result.fetchall():
-        record = dict(zip(names, row, strict=True))
-        parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+
+    def add(sql: str) -> None:
+        result = cur.execute(sql, {k: v for k, v in params.items() if k in set(_PARAM.findall(sql))})
+        names = [d[0] for d in result.description]
+        for row in result.fetchall():
+            record = dict(zip(names, row, strict=True))
+            parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+
+    add(
+        f"""
+        SELECT CASE WHEN GROUPING(store_id) = 0 THEN 'store' WHEN GROUPING(product_id) = 0 THEN 'product'
+                    ELSE 'total' END AS part,
+               is_current, store_id, product_id,
+               CAST(sum(qty) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue,
+               CAST(sum(revenue_excl_tax) AS DOUBLE) AS revenue_excl_tax, CAST(sum(margin) AS DOUBLE) AS margin,
+               CAST(sum(discounts) AS DOUBLE) AS discounts, CAST(sum(refunds) AS DOUBLE) AS refunds,
+               CAST(sum(refunded_qty) AS DOUBLE) AS refunded_qty,
+               CAST(CASE WHEN GROUPING(product_id) = 0 THEN sum(orders) ELSE sum({orders}) END AS BIGINT) AS orders,
+               CAST(sum(lines) AS BIGINT) AS lines
+        FROM ({periods})
+        GROUP BY GROUPING SETS ((is_current, store_id), (is_current, product_id), (is_current))
+        """
+    )
+    add(
+        """
+        SELECT CASE WHEN GROUPING(product_id) = 0 THEN 'day_product' ELSE 'day' END AS part, true AS is_current,
+               date, product_id, CAST(sum(revenue) AS DOUBLE) AS revenue
+        FROM agg_product
+        WHERE date BETWEEN $lo AND $hi AND list_contains($products, product_id)
+          AND ($store IS NULL OR store_id = $store)
+        GROUP BY GROUPING SETS ((date), (date, product_id))
+        """
+    )
+    add(
+        f"""
+        SELECT 'hour' AS part, true AS is_current, CAST(local_hour AS INTEGER) AS local_hour,
+               CAST(sum(revenue) AS DOUBLE) AS revenue, CAST(sum({orders}) AS BIGINT) AS orders
+        FROM ({hours}) GROUP BY local_hour
+        """
+    )
     return {"rollups": parts}
 
 
-def _product_scan(
-    reader: _Reader, files: dict[date, str], product_ids: list[int], union: bool
-) -> duckdb.DuckDBPyConnection:
-    f = reader.filters
-    prev_lo, prev_hi = f.previous
-    return reader.cur.execute(
-        """
-        WITH lines AS (
-            SELECT date, store_id, CAST(local_hour AS INTEGER) AS local_hour, product_id, order_id, quantity,
-                   revenue, revenue_excl_tax, margin, discount_amount, is_refund,
-                   date BETWEEN $lo AND $hi AS is_current
-            FROM read_parquet($files, hive_partitioning = false, union_by_name = $union)
-            WHERE list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)
-              AND (date BETWEEN $lo AND $hi OR date BETWEEN $plo AND $phi)
-        )
-        SELECT CASE WHEN GROUPING(date) = 0 AND GROUPING(product_id) = 0 THEN 'day_product'
-                    WHEN GROUPING(date) = 0 THEN 'day' WHEN GROUPING(store_id) = 0 THEN 'store'
-                    WHEN GROUPING(local_hour) = 0 THEN 'hour' WHEN GROUPING(product_id) = 0 THEN 'product'
-                    ELSE 'total' END AS part,
-               is_current, date, store_id, local_hour, product_id,
-               CAST(sum(quantity) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue,
-               CAST(sum(revenue_excl_tax) AS DOUBLE) AS revenue_excl_tax, CAST(sum(margin) AS DOUBLE) AS margin,
-               CAST(sum(discount_amount) AS DOUBLE) AS discounts,
-               CAST(coalesce(sum(revenue) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunds,
-               CAST(coalesce(sum(-quantity) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunded_qty,
-               count(DISTINCT order_id) AS orders, count(*) AS lines
-        FROM lines
-        GROUP BY GROUPING SETS ((is_current, date), (is_current, date, product_id), (is_current, store_id),
-                                (is_current, local_hour), (is_current, product_id), (is_current))
-        """,
-        {
-            "files": list(files.values()),
-            "products": product_ids,
-            "store": f.store_id,
-            "lo": f.start,
-            "hi": f.end,
-            "plo": prev_lo,
-            "phi": prev_hi,
-            "union": union,
-        },
-    )
+def _product_periods(columns: str, monthly: str, daily: str, previous: bool = True) -> str:
+    """Rows of the chosen products in the period (and the compared one): whole months, then the edge days."""
+    where = "list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)"
+    selects = []
+    for current, p in ((True, ""), (False, "p")) if previous else ((True, ""),):
+        selects += [
+            f"SELECT {current} AS is_current, {columns} FROM {monthly}"
+            f" WHERE month BETWEEN ${p}m_lo AND ${p}m_hi AND {where}",
+            f"SELECT {current} AS is_current, {columns} FROM {daily}"
+            f" WHERE date BETWEEN ${p}lo AND ${p}hi AND NOT (date BETWEEN ${p}m_lo AND ${p}m_end) AND {where}",
+        ]
+    return "\nUNION ALL\n".join(selects)
 
 
 def load_product(raw: Mapping[str, object], product: object, root: str | None = None) -> Page:
@@ -1123,7 +1116,7 @@ def load_product(raw: Mapping[str, object], product: object, root: str | None = 
             "choice": choice,
             "label": label,
             "variants": variants,
-            **product_detail(reader, [p for p, _n in variants]),
+            **product_detail(reader, [p for p, _n in variants], template=choice.kind == "t"),
         }
         page.currencies = reader.info.currencies
 
