@@ -124,6 +124,7 @@ def other_pages(periods: dict[str, dict], runs: int) -> dict[str, dict[str, floa
     for name, raw in periods.items():
         out[f"stores: {name}"] = timed(lambda raw=raw: stores.render(raw), runs)
         out[f"products: {name}"] = timed(lambda raw=raw: products.render(raw, product, "together"), runs)
+        out[f"products, queries only: {name}"] = timed(lambda raw=raw: queries.load_product(raw, product), runs)
         if template:
             out[f"products, a template: {name}"] = timed(lambda raw=raw: products.render(raw, template, "apart"), runs)
         out[f"payments & cash: {name}"] = timed(lambda raw=raw: payments.render(raw), runs)
