@@ -1030,63 +1030,97 @@ def product_detail(reader: _Reader, product_ids: list[int], template: bool = Fal
     f = reader.filters
     prev_lo, prev_hi = f.previous
     orders = "orders_t" if template else "orders"
-    cur_months, prev_months = _whole_months(f.start, f.end), _whole_months(prev_lo, prev_hi)
     params: dict[str, object] = {
         "products": product_ids,
         "store": f.store_id,
         "lo": f.start,
         "hi": f.end,
-        "plo": prev_lo,
-        "phi": prev_hi,
-        **cur_months,
-        **{f"p{k}": v for k, v in prev_months.items()},
+        **_month_split(f.start, f.end, ""),
+        **_month_split(prev_lo, prev_hi, "p"),
     }
     sums = "qty, revenue, revenue_excl_tax, margin, discounts, refunds, refunded_qty, lines, orders, orders_t"
     periods = _product_periods("store_id, product_id, " + sums, "agg_product_month", "agg_product")
     hours = _product_periods("local_hour, revenue, orders, orders_t", "product_hour_month", "product_hour", False)
     cur = reader.cur
-    parts: dict[tuple[str, bool], list[dict]] = {}
 
-    def add(sql: str) -> None:
-        result = cur.execute(sql, {k: v for k, v in params.items() if k in set(_PARAM.findall(sql))})
-        names = [d[0] for d in result.description]
-        for row in result.fetchall():
-            record = dict(zip(names, row, strict=True))
-            parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+    def run(sql: str) -> list[tuple]:
+        return cur.execute(sql, {k: v for k, v in params.items() if k in set(_PARAM.findall(sql))}).fetchall()
 
-    add(
+    # Few rows (periods × stores × variants), rolled up here: exact Decimal sums, then floats.
+    rows = run(
         f"""
-        SELECT CASE WHEN GROUPING(store_id) = 0 THEN 'store' WHEN GROUPING(product_id) = 0 THEN 'product'
-                    ELSE 'total' END AS part,
-               is_current, store_id, product_id,
-               CAST(sum(qty) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue,
-               CAST(sum(revenue_excl_tax) AS DOUBLE) AS revenue_excl_tax, CAST(sum(margin) AS DOUBLE) AS margin,
-               CAST(sum(discounts) AS DOUBLE) AS discounts, CAST(sum(refunds) AS DOUBLE) AS refunds,
-               CAST(sum(refunded_qty) AS DOUBLE) AS refunded_qty,
-               CAST(CASE WHEN GROUPING(product_id) = 0 THEN sum(orders) ELSE sum({orders}) END AS BIGINT) AS orders,
-               CAST(sum(lines) AS BIGINT) AS lines
-        FROM ({periods})
-        GROUP BY GROUPING SETS ((is_current, store_id), (is_current, product_id), (is_current))
+        SELECT is_current, store_id, product_id, sum(qty), sum(revenue), sum(revenue_excl_tax), sum(margin),
+               sum(discounts), sum(refunds), sum(refunded_qty), sum(lines), sum(orders), sum({orders})
+        FROM ({periods}) GROUP BY ALL
         """
     )
-    add(
+    groups: dict[tuple[str, bool], dict[object, list]] = {}
+    for current, store_id, product_id, *values in rows:
+        for part, key, n_orders in (
+            ("store", store_id, values[-1]),
+            ("product", product_id, values[-2]),
+            ("total", None, values[-1]),
+        ):
+            acc = groups.setdefault((part, bool(current)), {}).setdefault(key, [0] * 9)
+            for i, v in enumerate(values[:8]):
+                acc[i] += v
+            acc[8] += n_orders
+    parts: dict[tuple[str, bool], list[dict]] = {}
+    for (part, current), by_key in groups.items():
+        for key, acc in by_key.items():
+            record: dict[str, object] = {"part": part, "is_current": current}
+            if part != "total":
+                record["store_id" if part == "store" else "product_id"] = key
+            record.update((name, float(acc[i])) for i, name in enumerate(_PRODUCT_SUMS))
+            record.update(lines=int(acc[7]), orders=int(acc[8]))
+            parts.setdefault((part, current), []).append(record)
+    days: dict[date, Decimal] = {}
+    for day, product_id, revenue in run(
         """
-        SELECT CASE WHEN GROUPING(product_id) = 0 THEN 'day_product' ELSE 'day' END AS part, true AS is_current,
-               date, product_id, CAST(sum(revenue) AS DOUBLE) AS revenue
-        FROM agg_product
+        SELECT date, product_id, sum(revenue) FROM agg_product
         WHERE date BETWEEN $lo AND $hi AND list_contains($products, product_id)
           AND ($store IS NULL OR store_id = $store)
-        GROUP BY GROUPING SETS ((date), (date, product_id))
+        GROUP BY ALL ORDER BY ALL
         """
-    )
-    add(
-        f"""
-        SELECT 'hour' AS part, true AS is_current, CAST(local_hour AS INTEGER) AS local_hour,
-               CAST(sum(revenue) AS DOUBLE) AS revenue, CAST(sum({orders}) AS BIGINT) AS orders
-        FROM ({hours}) GROUP BY local_hour
-        """
-    )
+    ):
+        parts.setdefault(("day_product", True), []).append(
+            {
+                "part": "day_product",
+                "is_current": True,
+                "date": day,
+                "product_id": product_id,
+                "revenue": float(revenue),
+            }
+        )
+        days[day] = days.get(day, Decimal(0)) + revenue
+    for day, revenue in days.items():
+        parts.setdefault(("day", True), []).append(
+            {"part": "day", "is_current": True, "date": day, "revenue": float(revenue)}
+        )
+    for hour, revenue, n_orders in run(
+        f"SELECT CAST(local_hour AS INTEGER), sum(revenue), sum({orders}) FROM ({hours}) GROUP BY ALL ORDER BY ALL"
+    ):
+        parts.setdefault(("hour", True), []).append(
+            {"part": "hour", "is_current": True, "local_hour": hour, "revenue": float(revenue), "orders": int(n_orders)}
+        )
     return {"rollups": parts}
+
+
+_PRODUCT_SUMS = ("qty", "revenue", "revenue_excl_tax", "margin", "discounts", "refunds", "refunded_qty")
+
+
+def _month_split(lo: date, hi: date, p: str) -> dict[str, date]:
+    """[lo, hi] as whole months `{p}m_lo`..`{p}m_hi` and two edge ranges of days `{p}ea_*`, `{p}eb_*`.
+
+    Plain ranges (an empty one has lo > hi), so each scan prunes its row groups by date.
+    """
+    m = _whole_months(lo, hi)
+    if m["m_lo"] > m["m_hi"]:  # no whole month: all days are edge days
+        edges = (lo, hi, hi + timedelta(days=1), hi)
+    else:
+        edges = (lo, m["m_lo"] - timedelta(days=1), m["m_end"] + timedelta(days=1), hi)
+    names = ("ea_lo", "ea_hi", "eb_lo", "eb_hi")
+    return {f"{p}m_lo": m["m_lo"], f"{p}m_hi": m["m_hi"], **{p + n: d for n, d in zip(names, edges, strict=True)}}
 
 
 def _product_periods(columns: str, monthly: str, daily: str, previous: bool = True) -> str:
@@ -1094,11 +1128,11 @@ def _product_periods(columns: str, monthly: str, daily: str, previous: bool = Tr
     where = "list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)"
     selects = []
     for current, p in ((True, ""), (False, "p")) if previous else ((True, ""),):
+        head = f"SELECT {current} AS is_current, {columns} FROM"
         selects += [
-            f"SELECT {current} AS is_current, {columns} FROM {monthly}"
-            f" WHERE month BETWEEN ${p}m_lo AND ${p}m_hi AND {where}",
-            f"SELECT {current} AS is_current, {columns} FROM {daily}"
-            f" WHERE date BETWEEN ${p}lo AND ${p}hi AND NOT (date BETWEEN ${p}m_lo AND ${p}m_end) AND {where}",
+            f"{head} {monthly} WHERE month BETWEEN ${p}m_lo AND ${p}m_hi AND {where}",
+            f"{head} {daily} WHERE date BETWEEN ${p}ea_lo AND ${p}ea_hi AND {where}",
+            f"{head} {daily} WHERE date BETWEEN ${p}eb_lo AND ${p}eb_hi AND {where}",
         ]
     return "\nUNION ALL\n".join(selects)
 
