@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from dashboard_fake_lake import (
     BIG_END,
@@ -220,3 +221,28 @@ def test_product_page_reads_no_fact_file(
     with pytest.raises(duckdb.Error):
         _direct(root, queries.load_product({}, "p:101").filters, [101])
     assert [queries.load_product(raw, product).data["rollups"] for raw, product in cases] == before
+
+
+def test_a_variant_moved_to_another_template_recounts_its_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, desk_lake: Path
+) -> None:
+    """A changed product → template mapping recomputes the days that sold it (orders counted once per template)."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "lake"
+    shutil.copytree(desk_lake, root)
+    monkeypatch.setenv("DATA_LAKE_PATH", str(root))
+    raw = {"start": str(BIG_START), "end": str(BIG_END)}
+    template = f"t:{DESK_TEMPLATE}"
+    assert len(_check(root, raw, template).data["variants"]) == 5
+    path = lake.dimension_file(root, "dim_products")
+    dim = pq.read_table(path).to_pylist()
+    moved = min(DESK_VARIANTS)  # the variant orders with two variants were counted on
+    for row in dim:
+        if row["product_id"] == moved:
+            row["product_tmpl_id"] = 999_999
+    lake.write_parquet_atomic(pa.Table.from_pylist(dim, schema=pq.read_schema(path)), path)
+    page = _check(root, raw, template)
+    assert moved not in {p for p, _n in page.data["variants"]} and len(page.data["variants"]) == 4
