@@ -140,7 +140,7 @@ CREATE TABLE IF NOT EXISTS agg_product (date DATE, store_id BIGINT, category VAR
     product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2), revenue_excl_tax DECIMAL(18,2),
     margin DECIMAL(18,2), discounts DECIMAL(18,2), refunds DECIMAL(18,2), refunded_qty DECIMAL(18,3),
     lines INTEGER, orders INTEGER, orders_t INTEGER);
-CREATE TABLE IF NOT EXISTS product_hour (date DATE, store_id BIGINT, product_id BIGINT, local_hour TINYINT,
+CREATE TABLE IF NOT EXISTS product_hour (date DATE, store_id INTEGER, product_id INTEGER, local_hour TINYINT,
     revenue DECIMAL(18,2), orders INTEGER, orders_t INTEGER);
 CREATE TABLE IF NOT EXISTS hour_all (date DATE, store_id BIGINT, local_hour TINYINT, revenue DECIMAL(38,2),
     orders BIGINT);
@@ -148,7 +148,7 @@ CREATE TABLE IF NOT EXISTS agg_product_month (month DATE, store_id BIGINT, categ
     product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2), revenue_excl_tax DECIMAL(18,2),
     margin DECIMAL(18,2), discounts DECIMAL(18,2), refunds DECIMAL(18,2), refunded_qty DECIMAL(18,3),
     lines INTEGER, orders INTEGER, orders_t INTEGER);
-CREATE TABLE IF NOT EXISTS product_hour_month (month DATE, store_id BIGINT, product_id BIGINT, local_hour TINYINT,
+CREATE TABLE IF NOT EXISTS product_hour_month (month DATE, store_id INTEGER, product_id INTEGER, local_hour TINYINT,
     revenue DECIMAL(18,2), orders INTEGER, orders_t INTEGER);
 CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR, template_id BIGINT);
 CREATE TABLE IF NOT EXISTS pay_day (date DATE, store_id BIGINT, currency VARCHAR, method_id BIGINT,
