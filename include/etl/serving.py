@@ -42,7 +42,7 @@ orders get the same four counts (`rorders_*`).
 
 Freshness: `Serving.sync()` compares the fact files on disk (one `scandir` walk, a `stat`
 each) and the dimension files' stats with what the summaries were built from, recomputes
-only the changed days (a changed product → category/brand mapping recomputes the days
+only the changed days (a changed product → category/brand/template mapping recomputes the days
 that sold those products) and swaps them in one transaction: a reader sees the old or the
 new state, never half. The DAG's `publish` calls `refresh(lake_root)`, which does the same
 and writes the result as a snapshot under `<lake>/_serving/` (a new folder, then an
@@ -489,7 +489,7 @@ class Serving:
         self._x("COMMIT")
 
     def _reload_mapping(self) -> set[date]:
-        """Load the product → category/brand mapping; returns the days that sold a changed product."""
+        """Load the product → category/brand/template mapping; returns the days that sold a changed product."""
         path = _dim_path(self.root, "dim_products")
         if lake.exists(path):
             literal = _sql_literal(str(path))
