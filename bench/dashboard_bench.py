@@ -104,27 +104,31 @@ def serving_figures(root: str, periods: dict[str, dict], filters: dict[str, dict
 
 
 def other_pages(periods: dict[str, dict], runs: int) -> dict[str, dict[str, float]]:
-    """The Stores and Products pages (render callback, figures built) for each period.
+    """The Stores, Products, Payments & cash and Customers pages (render callback, figures built) per period.
 
-    Products shows the best seller of the default period: its lines are read from the
-    period's fact files (the serving summaries hold no margin, discount or hour per product),
-    then kept per version of the lake; "first view" measures that read.
+    Products shows the best seller of the default period, and the template with the most
+    variants (every variant together); both read the serving summaries only.
     """
     from dashboard import queries
-    from dashboard.pages import products, stores
+    from dashboard.pages import customers, payments, products, stores
 
     best = queries.load_overview({}).top_products
     product = f"p:{int(best['product_id'].iloc[0])}" if best is not None and len(best) else None
+    templates = [
+        (int(label.rsplit(" all ", 1)[1].split()[0]), v)
+        for v, label in queries.search_products("variants", limit=1_000_000)
+        if v.startswith("t:")
+    ]
+    template = max(templates)[1] if templates else None
     out: dict[str, dict[str, float]] = {}
     for name, raw in periods.items():
         out[f"stores: {name}"] = timed(lambda raw=raw: stores.render(raw), runs)
         out[f"products: {name}"] = timed(lambda raw=raw: products.render(raw, product, "together"), runs)
-
-        def first_view(raw: dict = raw) -> None:
-            queries._PRODUCT_CACHE.clear()  # a product nobody looked at since the last publish
-            products.render(raw, product, "together")
-
-        out[f"products, first view: {name}"] = timed(first_view, runs)
+        out[f"products, queries only: {name}"] = timed(lambda raw=raw: queries.load_product(raw, product), runs)
+        if template:
+            out[f"products, a template: {name}"] = timed(lambda raw=raw: products.render(raw, template, "apart"), runs)
+        out[f"payments & cash: {name}"] = timed(lambda raw=raw: payments.render(raw), runs)
+        out[f"customers: {name}"] = timed(lambda raw=raw: customers.render(raw), runs)
     return out
 
 

@@ -205,6 +205,12 @@ def table(results: dict[str, Any], info: dict[str, Any]) -> str:
             )
         if "native_load_s" in r:
             lines.append(f"| loading the native table first | | | | | | {r['native_load_s'] * 1000:,.0f} |")
+        if s.get("other_pages"):
+            lines += ["", "| other page (render callback, figures built) | " + " | ".join(PERIODS) + " |"]
+            lines.append("|---" * (len(PERIODS) + 1) + "|")
+            for page in dict.fromkeys(k.split(": ", 1)[0] for k in s["other_pages"]):
+                cells = [_ms(s["other_pages"].get(f"{page}: {q}")) for q in PERIODS]
+                lines.append(f"| {page} | " + " | ".join(cells) + " |")
         lines += [
             "",
             "Each query of the default page (serving, warm median / p95): "

@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -1014,100 +1012,129 @@ def _choice_ids(cur: duckdb.DuckDBPyConnection, choice: ProductChoice) -> list[t
     return [(choice.ident, str(row[0]) if row and row[0] else f"Product {choice.ident}")]
 
 
-def product_detail(reader: _Reader, product_ids: list[int]) -> dict[str, pd.DataFrame]:
-    """Every figure of the products page for `product_ids`, from one scan of the period's fact files.
+def product_detail(reader: _Reader, product_ids: list[int], template: bool = False) -> dict[str, object]:
+    """Every figure of the products page for `product_ids`, from the serving summaries.
 
     Returns `{"rollups": {(part, is_current): [row, ...]}}` where part is day, day_product,
-    store, hour, product or total.
+    store, hour, product or total (day, day_product and hour for the period only).
 
-    The serving summaries hold quantity and revenue per product but not margin, discounts,
-    refunds or hours, so this reads the lines of the period and of the compared period,
-    keeping only the chosen products (a few files of ≈ 10k lines each per month).
-    Distinct orders are exact per rollup (GROUPING SETS).
+    Sums come from `agg_product` / `product_hour` (day × store × product [× hour]); long
+    periods read whole months from their `_month` tables and only the edge days from the
+    daily ones, so the cost depends on the products and the period's shape, not on its
+    length or the lake's. Distinct orders are exact: an order is in one day, store and hour,
+    so per-product counts add up over those; over the variants of a template (`template`)
+    the `orders_t` counts add up (see serving.py), per variant `orders`.
     """
-    f = reader.filters
-    prev_lo, prev_hi = f.previous
-    days = [d for d in _day_list(f.start, f.end) + _day_list(prev_lo, prev_hi) if d in reader.info.loaded_days]
-    files = partition_files(reader.info.root, lake.FACT_SALES, sorted(set(days)))
-    if not files or not product_ids:
+    if not product_ids:
         return {"rollups": {}}
-    version = reader.cur.execute("SELECT version FROM meta").fetchone()[0]
-    key = (reader.info.root, version, tuple(sorted(product_ids)), f.start, f.end, prev_lo, f.store_id)
-    with _PRODUCT_LOCK:
-        if key in _PRODUCT_CACHE:
-            _PRODUCT_CACHE.move_to_end(key)
-            return _PRODUCT_CACHE[key]
-    value = _product_rollups(reader, files, product_ids)
-    with _PRODUCT_LOCK:
-        _PRODUCT_CACHE[key] = value
-        while len(_PRODUCT_CACHE) > _PRODUCT_CACHE_SIZE:
-            _PRODUCT_CACHE.popitem(last=False)
-    return value
-
-
-# The last product pages asked, per version of the serving layer (a publish bumps it): a product
-# looked at again, or another variant split of it, is not read from the files again.
-_PRODUCT_CACHE: OrderedDict[tuple, dict[str, object]] = OrderedDict()
-_PRODUCT_CACHE_SIZE = 64
-_PRODUCT_LOCK = threading.Lock()
-
-
-def _product_rollups(reader: _Reader, files: dict[date, str], product_ids: list[int]) -> dict[str, object]:
     f = reader.filters
     prev_lo, prev_hi = f.previous
-    try:
-        result = _product_scan(reader, files, product_ids, union=False)
-    except duckdb.Error:  # files of several schema versions: unify them by name (slower)
-        result = _product_scan(reader, files, product_ids, union=True)
-    names = [d[0] for d in result.description]
+    orders = "orders_t" if template else "orders"
+    params: dict[str, object] = {
+        "products": product_ids,
+        "store": f.store_id,
+        "lo": f.start,
+        "hi": f.end,
+        **_month_split(f.start, f.end, ""),
+        **_month_split(prev_lo, prev_hi, "p"),
+    }
+    sums = "qty, revenue, revenue_excl_tax, margin, discounts, refunds, refunded_qty, lines, orders, orders_t"
+    periods = _product_periods("store_id, product_id, " + sums, "agg_product_month", "agg_product")
+    hours = _product_periods("local_hour, revenue, orders, orders_t", "product_hour_month", "product_hour", False)
+    cur = reader.cur
+
+    def run(sql: str) -> list[tuple]:
+        return cur.execute(sql, {k: v for k, v in params.items() if k in set(_PARAM.findall(sql))}).fetchall()
+
+    # Few rows (periods × stores × variants), rolled up here: exact Decimal sums, then floats.
+    rows = run(
+        f"""
+        SELECT is_current, store_id, product_id, sum(qty), sum(revenue), sum(revenue_excl_tax), sum(margin),
+               sum(discounts), sum(refunds), sum(refunded_qty), sum(lines), sum(orders), sum({orders})
+        FROM ({periods}) GROUP BY ALL
+        """
+    )
+    groups: dict[tuple[str, bool], dict[object, list]] = {}
+    for current, store_id, product_id, *values in rows:
+        for part, key, n_orders in (
+            ("store", store_id, values[-1]),
+            ("product", product_id, values[-2]),
+            ("total", None, values[-1]),
+        ):
+            acc = groups.setdefault((part, bool(current)), {}).setdefault(key, [0] * 9)
+            for i, v in enumerate(values[:8]):
+                acc[i] += v
+            acc[8] += n_orders
     parts: dict[tuple[str, bool], list[dict]] = {}
-    for row in result.fetchall():
-        record = dict(zip(names, row, strict=True))
-        parts.setdefault((record["part"], bool(record["is_current"])), []).append(record)
+    for (part, current), by_key in groups.items():
+        for key, acc in by_key.items():
+            record: dict[str, object] = {"part": part, "is_current": current}
+            if part != "total":
+                record["store_id" if part == "store" else "product_id"] = key
+            record.update((name, float(acc[i])) for i, name in enumerate(_PRODUCT_SUMS))
+            record.update(lines=int(acc[7]), orders=int(acc[8]))
+            parts.setdefault((part, current), []).append(record)
+    days: dict[date, Decimal] = {}
+    for day, product_id, revenue in run(
+        """
+        SELECT date, product_id, sum(revenue) FROM agg_product
+        WHERE date BETWEEN $lo AND $hi AND list_contains($products, product_id)
+          AND ($store IS NULL OR store_id = $store)
+        GROUP BY ALL ORDER BY ALL
+        """
+    ):
+        parts.setdefault(("day_product", True), []).append(
+            {
+                "part": "day_product",
+                "is_current": True,
+                "date": day,
+                "product_id": product_id,
+                "revenue": float(revenue),
+            }
+        )
+        days[day] = days.get(day, Decimal(0)) + revenue
+    for day, revenue in days.items():
+        parts.setdefault(("day", True), []).append(
+            {"part": "day", "is_current": True, "date": day, "revenue": float(revenue)}
+        )
+    for hour, revenue, n_orders in run(
+        f"SELECT CAST(local_hour AS INTEGER), sum(revenue), sum({orders}) FROM ({hours}) GROUP BY ALL ORDER BY ALL"
+    ):
+        parts.setdefault(("hour", True), []).append(
+            {"part": "hour", "is_current": True, "local_hour": hour, "revenue": float(revenue), "orders": int(n_orders)}
+        )
     return {"rollups": parts}
 
 
-def _product_scan(
-    reader: _Reader, files: dict[date, str], product_ids: list[int], union: bool
-) -> duckdb.DuckDBPyConnection:
-    f = reader.filters
-    prev_lo, prev_hi = f.previous
-    return reader.cur.execute(
-        """
-        WITH lines AS (
-            SELECT date, store_id, CAST(local_hour AS INTEGER) AS local_hour, product_id, order_id, quantity,
-                   revenue, revenue_excl_tax, margin, discount_amount, is_refund,
-                   date BETWEEN $lo AND $hi AS is_current
-            FROM read_parquet($files, hive_partitioning = false, union_by_name = $union)
-            WHERE list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)
-              AND (date BETWEEN $lo AND $hi OR date BETWEEN $plo AND $phi)
-        )
-        SELECT CASE WHEN GROUPING(date) = 0 AND GROUPING(product_id) = 0 THEN 'day_product'
-                    WHEN GROUPING(date) = 0 THEN 'day' WHEN GROUPING(store_id) = 0 THEN 'store'
-                    WHEN GROUPING(local_hour) = 0 THEN 'hour' WHEN GROUPING(product_id) = 0 THEN 'product'
-                    ELSE 'total' END AS part,
-               is_current, date, store_id, local_hour, product_id,
-               CAST(sum(quantity) AS DOUBLE) AS qty, CAST(sum(revenue) AS DOUBLE) AS revenue,
-               CAST(sum(revenue_excl_tax) AS DOUBLE) AS revenue_excl_tax, CAST(sum(margin) AS DOUBLE) AS margin,
-               CAST(sum(discount_amount) AS DOUBLE) AS discounts,
-               CAST(coalesce(sum(revenue) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunds,
-               CAST(coalesce(sum(-quantity) FILTER (WHERE is_refund), 0) AS DOUBLE) AS refunded_qty,
-               count(DISTINCT order_id) AS orders, count(*) AS lines
-        FROM lines
-        GROUP BY GROUPING SETS ((is_current, date), (is_current, date, product_id), (is_current, store_id),
-                                (is_current, local_hour), (is_current, product_id), (is_current))
-        """,
-        {
-            "files": list(files.values()),
-            "products": product_ids,
-            "store": f.store_id,
-            "lo": f.start,
-            "hi": f.end,
-            "plo": prev_lo,
-            "phi": prev_hi,
-            "union": union,
-        },
-    )
+_PRODUCT_SUMS = ("qty", "revenue", "revenue_excl_tax", "margin", "discounts", "refunds", "refunded_qty")
+
+
+def _month_split(lo: date, hi: date, p: str) -> dict[str, date]:
+    """[lo, hi] as whole months `{p}m_lo`..`{p}m_hi` and two edge ranges of days `{p}ea_*`, `{p}eb_*`.
+
+    Plain ranges (an empty one has lo > hi), so each scan prunes its row groups by date.
+    """
+    m = _whole_months(lo, hi)
+    if m["m_lo"] > m["m_hi"]:  # no whole month: all days are edge days
+        edges = (lo, hi, hi + timedelta(days=1), hi)
+    else:
+        edges = (lo, m["m_lo"] - timedelta(days=1), m["m_end"] + timedelta(days=1), hi)
+    names = ("ea_lo", "ea_hi", "eb_lo", "eb_hi")
+    return {f"{p}m_lo": m["m_lo"], f"{p}m_hi": m["m_hi"], **{p + n: d for n, d in zip(names, edges, strict=True)}}
+
+
+def _product_periods(columns: str, monthly: str, daily: str, previous: bool = True) -> str:
+    """Rows of the chosen products in the period (and the compared one): whole months, then the edge days."""
+    where = "list_contains($products, product_id) AND ($store IS NULL OR store_id = $store)"
+    selects = []
+    for current, p in ((True, ""), (False, "p")) if previous else ((True, ""),):
+        head = f"SELECT {current} AS is_current, {columns} FROM"
+        selects += [
+            f"{head} {monthly} WHERE month BETWEEN ${p}m_lo AND ${p}m_hi AND {where}",
+            f"{head} {daily} WHERE date BETWEEN ${p}ea_lo AND ${p}ea_hi AND {where}",
+            f"{head} {daily} WHERE date BETWEEN ${p}eb_lo AND ${p}eb_hi AND {where}",
+        ]
+    return "\nUNION ALL\n".join(selects)
 
 
 def load_product(raw: Mapping[str, object], product: object, root: str | None = None) -> Page:
@@ -1123,7 +1150,7 @@ def load_product(raw: Mapping[str, object], product: object, root: str | None = 
             "choice": choice,
             "label": label,
             "variants": variants,
-            **product_detail(reader, [p for p, _n in variants]),
+            **product_detail(reader, [p for p, _n in variants], template=choice.kind == "t"),
         }
         page.currencies = reader.info.currencies
 

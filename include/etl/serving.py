@@ -10,10 +10,16 @@ process, summaries small enough to answer every dashboard question in millisecon
                 distinct orders counted four ways (see below);
 - `agg_hour`    day × store × local hour × category × brand: revenue and orders (heatmap);
 - `hour_all`    day × store × local hour: revenue and distinct orders (heatmap without filters);
-- `agg_product` day × store × category × brand × product: quantity and revenue (top products),
-                and `agg_product_month`, the same per calendar month (long periods read
-                whole months there and only the edge days from `agg_product`);
-- `mapping`     product → category, brand used to build the rows above;
+- `agg_product` day × store × category × brand × product: quantity, revenue (top products),
+                and for the Products page revenue excl. tax, margin, discounts, refunds,
+                refunded quantity, lines and distinct orders (`orders`, and `orders_t`: an
+                order counted on the row of the smallest product of its template it has, so
+                summed over a template's variants = distinct orders with the template);
+                `agg_product_month`, the same per calendar month (long periods read whole
+                months there and only the edge days from `agg_product`);
+- `product_hour` day × store × product × local hour: revenue, `orders`, `orders_t` (the
+                Products page's hours), and `product_hour_month`, the same per month;
+- `mapping`     product → category, brand, template used to build the rows above;
 - `pay_day`     day × store × currency × payment method: amount, payments, change, refunds
                 (from the day's `fact_payments` file; the Payments & cash page);
 - `sessions`    a copy of the day's `fact_sessions` rows (a few per store and day);
@@ -36,7 +42,7 @@ orders get the same four counts (`rorders_*`).
 
 Freshness: `Serving.sync()` compares the fact files on disk (one `scandir` walk, a `stat`
 each) and the dimension files' stats with what the summaries were built from, recomputes
-only the changed days (a changed product → category/brand mapping recomputes the days
+only the changed days (a changed product → category/brand/template mapping recomputes the days
 that sold those products) and swaps them in one transaction: a reader sees the old or the
 new state, never half. The DAG's `publish` calls `refresh(lake_root)`, which does the same
 and writes the result as a snapshot under `<lake>/_serving/` (a new folder, then an
@@ -76,7 +82,7 @@ T = TypeVar("T")
 NO_BRAND = "No brand"
 UNCATEGORISED = "Uncategorised"
 SERVING_DIR = "_serving"
-FORMAT = 3
+FORMAT = 4
 _OPS_DAILY = ("pay_day", "sessions", "cust_day", "cust_date", "agg_customer", "ops_days")
 TABLES = (
     "days",
@@ -86,12 +92,34 @@ TABLES = (
     "hour_all",
     "agg_product",
     "agg_product_month",
+    "product_hour",
+    "product_hour_month",
     "mapping",
     *_OPS_DAILY,
     "cust_first",
     "cust_first_all",
 )
-_DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", *_OPS_DAILY)
+_DAILY = ("days", "day_stores", "agg_day", "agg_hour", "hour_all", "agg_product", "product_hour", *_OPS_DAILY)
+# The per-day tables that `agg_product_month` / `product_hour_month` sum per calendar month.
+_MONTHLY = {
+    "agg_product_month": (
+        "agg_product",
+        "store_id, category, brand, product_id",
+        (
+            "qty",
+            "revenue",
+            "revenue_excl_tax",
+            "margin",
+            "discounts",
+            "refunds",
+            "refunded_qty",
+            "lines",
+            "orders",
+            "orders_t",
+        ),
+    ),
+    "product_hour_month": ("product_hour", "store_id, product_id, local_hour", ("revenue", "orders", "orders_t")),
+}
 _DIMS = ("dim_products", "dim_stores", "dim_customers")
 _BATCH_DAYS = 92
 _KEEP_SNAPSHOTS = 2
@@ -109,12 +137,20 @@ CREATE TABLE IF NOT EXISTS agg_hour (date DATE, store_id BIGINT, local_hour TINY
     brand VARCHAR, revenue DECIMAL(38,2), orders_cb BIGINT, orders_c BIGINT, orders_b BIGINT,
     orders_all BIGINT);
 CREATE TABLE IF NOT EXISTS agg_product (date DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
-    product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
+    product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2), revenue_excl_tax DECIMAL(18,2),
+    margin DECIMAL(18,2), discounts DECIMAL(18,2), refunds DECIMAL(18,2), refunded_qty DECIMAL(18,3),
+    lines INTEGER, orders INTEGER, orders_t INTEGER);
+CREATE TABLE IF NOT EXISTS product_hour (date DATE, store_id INTEGER, product_id INTEGER, local_hour TINYINT,
+    revenue DECIMAL(18,2), orders INTEGER, orders_t INTEGER);
 CREATE TABLE IF NOT EXISTS hour_all (date DATE, store_id BIGINT, local_hour TINYINT, revenue DECIMAL(38,2),
     orders BIGINT);
 CREATE TABLE IF NOT EXISTS agg_product_month (month DATE, store_id BIGINT, category VARCHAR, brand VARCHAR,
-    product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2));
-CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR);
+    product_id BIGINT, qty DECIMAL(38,3), revenue DECIMAL(38,2), revenue_excl_tax DECIMAL(18,2),
+    margin DECIMAL(18,2), discounts DECIMAL(18,2), refunds DECIMAL(18,2), refunded_qty DECIMAL(18,3),
+    lines INTEGER, orders INTEGER, orders_t INTEGER);
+CREATE TABLE IF NOT EXISTS product_hour_month (month DATE, store_id INTEGER, product_id INTEGER, local_hour TINYINT,
+    revenue DECIMAL(18,2), orders INTEGER, orders_t INTEGER);
+CREATE TABLE IF NOT EXISTS mapping (product_id BIGINT, category VARCHAR, brand VARCHAR, template_id BIGINT);
 CREATE TABLE IF NOT EXISTS pay_day (date DATE, store_id BIGINT, currency VARCHAR, method_id BIGINT,
     method_name VARCHAR, method_type VARCHAR, amount DECIMAL(38,2), payments BIGINT, change DECIMAL(38,2),
     change_count BIGINT, refunds DECIMAL(38,2), refund_count BIGINT);
@@ -141,7 +177,7 @@ CREATE OR REPLACE TEMP TABLE stage_lines AS
 SELECT f.date, f.store_id, f.store_name, f.currency, f.order_id, f.local_hour, f.product_id,
        f.quantity, f.revenue, f.revenue_excl_tax, f.margin, f.discount_amount, f.is_refund,
        coalesce(m.category, '{UNCATEGORISED}') AS category, coalesce(m.brand, '{NO_BRAND}') AS brand,
-       {{partner}} AS partner_id
+       {{partner}} AS partner_id, coalesce(m.template_id, -f.product_id) AS template_key
 FROM read_parquet($files, hive_partitioning = false, union_by_name = true) AS f
 LEFT JOIN mapping AS m USING (product_id)
 """
@@ -157,6 +193,16 @@ def _ranked(where: str, with_hour: bool) -> str:
            row_number() OVER (PARTITION BY date, order_id ORDER BY category, brand) = 1 AS first_all
     FROM (SELECT DISTINCT date, store_id, currency{hour}, category, brand, order_id
           FROM stage_lines {where})
+    """
+
+
+def _ranked_product(with_hour: bool) -> str:
+    """Orders per product row, flagged on the smallest product of each template the order has."""
+    hour = ", local_hour" if with_hour else ""
+    return f"""
+    SELECT date, store_id, product_id{hour},
+           product_id = min(product_id) OVER (PARTITION BY date, order_id, template_key) AS first_t
+    FROM (SELECT DISTINCT date, store_id, product_id{hour}, template_key, order_id FROM stage_lines)
     """
 
 
@@ -208,9 +254,31 @@ _STAGE = {
         SELECT date, store_id, local_hour, sum(revenue) AS revenue, count(DISTINCT order_id) AS orders
         FROM stage_lines GROUP BY ALL ORDER BY date, store_id, local_hour
     """,
-    "agg_product": """
-        SELECT date, store_id, category, brand, product_id, sum(quantity) AS qty, sum(revenue) AS revenue
-        FROM stage_lines GROUP BY ALL ORDER BY date, store_id, product_id
+    "agg_product": f"""
+        WITH sums AS (
+            SELECT date, store_id, category, brand, product_id, sum(quantity) AS qty, sum(revenue) AS revenue,
+                   sum(revenue_excl_tax) AS revenue_excl_tax, sum(margin) AS margin,
+                   sum(discount_amount) AS discounts, coalesce(sum(revenue) FILTER (WHERE is_refund), 0) AS refunds,
+                   coalesce(sum(-quantity) FILTER (WHERE is_refund), 0) AS refunded_qty, count(*) AS lines
+            FROM stage_lines GROUP BY ALL
+        ),
+        o AS (SELECT date, store_id, product_id, count(*) AS orders, count(*) FILTER (WHERE first_t) AS orders_t
+              FROM ({_ranked_product(False)}) GROUP BY ALL)
+        SELECT sums.*, o.orders, o.orders_t
+        FROM sums JOIN o USING (date, store_id, product_id)
+        ORDER BY date, store_id, product_id
+    """,
+    "product_hour": f"""
+        WITH sums AS (
+            SELECT date, store_id, product_id, local_hour, sum(revenue) AS revenue
+            FROM stage_lines GROUP BY ALL
+        ),
+        o AS (SELECT date, store_id, product_id, local_hour, count(*) AS orders,
+                     count(*) FILTER (WHERE first_t) AS orders_t
+              FROM ({_ranked_product(True)}) GROUP BY ALL)
+        SELECT sums.*, o.orders, o.orders_t
+        FROM sums JOIN o USING (date, store_id, product_id, local_hour)
+        ORDER BY date, store_id, product_id, local_hour
     """,
 }
 
@@ -421,22 +489,27 @@ class Serving:
         self._x("COMMIT")
 
     def _reload_mapping(self) -> set[date]:
-        """Load the product → category/brand mapping; returns the days that sold a changed product."""
+        """Load the product → category/brand/template mapping; returns the days that sold a changed product."""
         path = _dim_path(self.root, "dim_products")
-        source = (
-            f"SELECT DISTINCT ON (product_id) product_id, product_category AS category, brand_name AS brand "
-            f"FROM read_parquet({_sql_literal(str(path))})"
-            if lake.exists(path)
-            else "SELECT NULL::BIGINT AS product_id, NULL::VARCHAR AS category, NULL::VARCHAR AS brand WHERE false"
-        )
+        if lake.exists(path):
+            literal = _sql_literal(str(path))
+            columns = {n for (n,) in self._x(f"SELECT name FROM parquet_schema({literal})")}
+            template = "product_tmpl_id" if "product_tmpl_id" in columns else "NULL::BIGINT"
+            source = (
+                f"SELECT DISTINCT ON (product_id) product_id, product_category AS category, brand_name AS brand, "
+                f"CAST({template} AS BIGINT) AS template_id FROM read_parquet({literal}) ORDER BY product_id"
+            )
+        else:
+            source = (
+                "SELECT NULL::BIGINT AS product_id, NULL::VARCHAR AS category, NULL::VARCHAR AS brand,"
+                " NULL::BIGINT AS template_id WHERE false"
+            )
         self._x(f"CREATE OR REPLACE TEMP TABLE new_mapping AS {source}")
         changed = """
             SELECT product_id FROM (
-                SELECT product_id, category, brand FROM new_mapping
-                EXCEPT SELECT product_id, category, brand FROM mapping
+                SELECT * FROM new_mapping EXCEPT SELECT * FROM mapping
                 UNION ALL
-                SELECT product_id, category, brand FROM mapping
-                EXCEPT SELECT product_id, category, brand FROM new_mapping)
+                SELECT * FROM mapping EXCEPT SELECT * FROM new_mapping)
         """
         days = self._x(f"SELECT DISTINCT date FROM agg_product WHERE product_id IN ({changed})")
         self._x("DELETE FROM mapping")
@@ -493,13 +566,14 @@ class Serving:
                 "CREATE OR REPLACE TEMP TABLE drop_months AS SELECT DISTINCT date_trunc('month', date)::DATE AS month"
                 " FROM drop_days"
             )
-            self._x("DELETE FROM agg_product_month WHERE month IN (SELECT month FROM drop_months)")
-            self._x(
-                "INSERT INTO agg_product_month SELECT date_trunc('month', date)::DATE AS month, store_id, category,"
-                " brand, product_id, sum(qty), sum(revenue) FROM agg_product"
-                " WHERE date_trunc('month', date)::DATE IN (SELECT month FROM drop_months)"
-                " GROUP BY ALL ORDER BY 1, 2, 5"
-            )
+            for monthly, (daily, keys, sums) in _MONTHLY.items():
+                self._x(f"DELETE FROM {monthly} WHERE month IN (SELECT month FROM drop_months)")
+                self._x(
+                    f"INSERT INTO {monthly} SELECT date_trunc('month', date)::DATE AS month, {keys},"
+                    f" {', '.join(f'sum({c})' for c in sums)} FROM {daily}"
+                    " WHERE date_trunc('month', date)::DATE IN (SELECT month FROM drop_months)"
+                    f" GROUP BY ALL ORDER BY month, {keys}"
+                )
             # First days of the customers of the old and the new version of the changed days.
             self._x(
                 "INSERT INTO touched_customers SELECT DISTINCT customer_id FROM agg_customer"
