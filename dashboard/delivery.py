@@ -20,6 +20,7 @@ import flask_compress
 from dash import Dash
 
 PLOTLY_BUNDLE = "vendor/plotly-cartesian-4.1.1.min.js"  # under assets/; also named in assets/plotly_bundle.js
+_START_PLOTLY = "function () { if (window.nkdashStartPlotly) window.nkdashStartPlotly(); }"
 
 
 def configure(app: Dash) -> None:
@@ -27,6 +28,8 @@ def configure(app: Dash) -> None:
     server = app.server
     server.config["COMPRESS_STREAMING_ENDPOINT_CONDITIONAL"] = ["static", "_dash_assets.static"]
     flask_compress.Compress(server)
-    # The bundle is fetched by dcc.Graph when a graph mounts, not by a <script> tag of every page.
+    # The bundle is not a <script> tag of every page: assets/plotly_bundle.js loads it, and runs it
+    # when the first callback request is out (this renderer hook), or when a graph asks first.
+    app.renderer = f"var renderer = new DashRenderer({{request_pre: {_START_PLOTLY}}});"
     ours = r"^plotly-cartesian-.*\.js$"
     app.config.assets_ignore = f"{app.config.assets_ignore}|{ours}" if app.config.assets_ignore else ours
