@@ -1,12 +1,10 @@
 /* dcc.Graph loads Plotly.js when a graph first mounts, from window._dashPlotlyJSURL, which
    Dash's renderer sets to plotly.py's full bundle (4.8 MB). Pin it to the vendored cartesian
-   bundle (scatter, bar, heatmap, ...: every trace type the dashboard draws, 1.5 MB).
-
-   And load it early rather than when the first graph mounts (every page has graphs): it
-   downloads with the other scripts and runs while the page waits for its first callback
-   answer, instead of after it. Until it has run, window.Plotly is a promise-like placeholder:
-   dcc.Graph's loader does `Promise.resolve(window.Plotly || <load the script>)`, so it waits
-   for this load instead of starting a second one; the bundle then sets window.Plotly itself.
+   bundle (scatter, bar, heatmap, ...: every trace type the dashboard draws, 1.5 MB), and fetch
+   it now, next to the page's other scripts (every page has graphs): the graph's script tag then
+   finds it in the browser's memory cache instead of downloading it once the page has arrived.
+   Running it early as well (while the first callback is out) was measured no faster on the
+   busy 2-core machine: the browser's and the server's work share the same cores.
    Why and how to update: dashboard/delivery.py, assets/vendor/README.md. */
 (function () {
   var config = JSON.parse(document.getElementById("_dash-config").textContent);
@@ -18,41 +16,6 @@
     },
     set: function () {} // the renderer's assignment of the full bundle is ignored
   });
-  if (window.Plotly) return;
-
-  var waiting = [];
-  var started = false;
-  // Run the bundle once the first callback request is out (Dash's `request_pre` renderer hook,
-  // set in dashboard/delivery.py): its ~0.3 s of script evaluation then overlaps the server's
-  // answer instead of delaying the renderer's start or the drawing of the answer.
-  function load() {
-    if (started) return;
-    started = true;
-    var script = document.createElement("script");
-    script.src = url;
-    script.async = true;
-    script.onload = function () {
-      waiting.splice(0).forEach(function (w) {
-        w[0]();
-      });
-    };
-    script.onerror = function (error) {
-      if (window.Plotly === placeholder) delete window.Plotly; // a graph mounted later tries itself
-      waiting.splice(0).forEach(function (w) {
-        w[1](error);
-      });
-    };
-    document.head.appendChild(script);
-  }
-  var placeholder = {
-    then: function (resolve, reject) {
-      waiting.push([resolve, reject]);
-      load(); // a graph is waiting: load now whatever happened before
-    }
-  };
-  window.Plotly = placeholder;
-  window.nkdashStartPlotly = load;
-  // Fetch it now, next to the other scripts (it runs only when `load` adds the script).
   var hint = document.createElement("link");
   hint.rel = "preload";
   hint.as = "script";

@@ -2,8 +2,9 @@
    the filter bar, dcc.Graph, AG Grid's community module) while the page's own scripts run,
    instead of one after the other once the layout or the page has arrived: their script tags,
    added later by the components, then find them in the browser's memory cache (issue 10).
-   A chunk renamed by a Dash or dash-ag-grid upgrade is simply fetched twice (the hint is
-   unused): tests/dashboard/test_bundle.py checks that every hint here is used. */
+   Measured with bench/browser_bench.py (docs/benchmark.md). A chunk renamed by a Dash or
+   dash-ag-grid upgrade would be a useless request: tests/dashboard/test_bundle.py checks that
+   every name here is an async chunk of the installed packages, and that the page fetches it. */
 (function () {
   var config = JSON.parse(document.getElementById("_dash-config").textContent);
   var base = config.requests_pathname_prefix + "_dash-component-suites/";
