@@ -9,8 +9,8 @@ Each run opens a new browser context (an empty cache, as a first visit) and time
 until the 10 KPI cards have values, the 5 charts have drawn marks and the product table has
 rows. Next to it: the bytes the page transferred (as sent, i.e. compressed) and unpacked, the
 number of requests and of callback requests, whether the full `plotly.min.js` was requested,
-and a revisit in the same context (the browser cache warm). `--against DIR` serves the same
-lake from another checkout at the same time and alternates the page loads between the two,
+and a revisit in the same context (the browser cache warm). `--against DIR [DIR ...]` serves the
+same lake from other checkouts at the same time and alternates the page loads between them,
 so a busy machine weighs on both alike. `bench.run` calls `measure` for its browser row; this
 module alone is the quick path (lakes are generated and cached as `bench.run` does).
 """
@@ -199,15 +199,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--link-mbit", type=float, default=None, help="emulate a link of that bandwidth (40 ms RTT)")
     parser.add_argument(
-        "--against", default=None, help="another checkout (e.g. of main) measured in the same run, interleaved"
+        "--against",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="other checkouts (e.g. of main) measured in the same run, interleaved (labelled by folder name)",
     )
     args = parser.parse_args(argv)
     root = Path(args.lakes) / args.size
     gen = lakegen.generate(root, SIZES[args.size])
     print(f"[{args.size}] lake: {gen['rows']:,} lines", flush=True)
     servers = {"this": (REPO, {})}
-    if args.against:
-        servers["against"] = (Path(args.against).resolve(), {})
+    for other in args.against:
+        servers[Path(other).resolve().name] = (Path(other).resolve(), {})
     out = measure_many(str(root), servers, args.runs, args.link_mbit)
     print(json.dumps(out, indent=1))
 

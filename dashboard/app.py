@@ -168,6 +168,25 @@ def _search(query: dict[str, str]) -> str:
     return "?" + urlencode(query) if query else ""
 
 
+def _clean(raw: dict[str, Any]) -> dict[str, str]:
+    """Values as strings, empty ones dropped, the default comparison (`previous`) left out."""
+    out = {key: str(value) for key, value in raw.items() if value not in (None, "")}
+    if out.get("compare") == "previous":
+        del out["compare"]
+    return out
+
+
+def url_filters(query: dict[str, Any]) -> dict[str, str]:
+    """The shared filters of a URL's query values, as the shell stores them in `ids.FILTERS`.
+
+    `query` is `dict(parse_qsl(search))` or what Dash passes a page's `layout` (a list for a
+    repeated key: the last value counts, as in `dict(parse_qsl(...))`). A page's layout renders
+    its first view from this, so the first load needs no round trip through `sync_filters`.
+    """
+    last = {key: value[-1] if isinstance(value, list) and value else value for key, value in query.items()}
+    return _clean({key: value for key, value in last.items() if key in SHARED_KEYS})
+
+
 def sync_filters(
     trigger: str | None,
     search: str | None,
@@ -191,16 +210,13 @@ def sync_filters(
     if trigger == ids.RESET:
         raw: dict[str, Any] = {}
     elif trigger in _CONTROLS:
-        raw = {"store": store, "category": category, "brand": brand, "compare": compare}
+        raw = _clean({"store": store, "category": category, "brand": brand, "compare": compare})
         if period and trigger != ids.DATE_RANGE:
-            raw["period"] = period
+            raw.update(_clean({"period": period}))
         else:
-            raw.update(start=start, end=end)
+            raw.update(_clean({"start": start, "end": end}))
     else:
-        raw = {k: v for k, v in pairs if k in SHARED_KEYS}
-    raw = {key: str(value) for key, value in raw.items() if value not in (None, "")}
-    if raw.get("compare") == "previous":
-        del raw["compare"]
+        raw = url_filters(dict(pairs))
     timezone = getattr(store_timezone(), "key", "UTC")
     options = (
         [{"label": name, "value": sid} for sid, name in info.stores],

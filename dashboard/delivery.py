@@ -9,9 +9,15 @@
   puts in `window._dashPlotlyJSURL`: plotly.py's full `plotly.min.js` (4.8 MB, every trace
   type). The dashboard draws only cartesian traces (scatter, bar, heatmap), so
   `assets/plotly_bundle.js` points that URL at the vendored cartesian bundle of the same
-  plotly.js version (1.5 MB; `assets/vendor/README.md`). Pages without a graph load no
-  Plotly.js at all, as before. Should a Dash upgrade stop reading that URL, the graphs
-  still draw with the full bundle (and tests/dashboard/test_bundle.py fails).
+  plotly.js version (1.5 MB; `assets/vendor/README.md`), and has the browser fetch it at
+  once, next to the other scripts (every page has graphs), so the graph finds it cached.
+  Should a Dash upgrade stop reading that URL, the graphs still draw with the full bundle
+  (and tests/dashboard/test_bundle.py fails).
+- `assets/preload.js` fetches the same way the lazily loaded chunks every first view needs
+  (date picker, dropdown, graph, AG Grid's community module): the filter bar and the page
+  would otherwise ask for them one after the other, once they have arrived. AG Grid's main
+  bundle (1.3 MB) stays a <script> of every page: every page has a grid, and Dash needs a
+  component's namespace loaded before it renders a layout that uses it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ def configure(app: Dash) -> None:
     server = app.server
     server.config["COMPRESS_STREAMING_ENDPOINT_CONDITIONAL"] = ["static", "_dash_assets.static"]
     flask_compress.Compress(server)
-    # The bundle is fetched by dcc.Graph when a graph mounts, not by a <script> tag of every page.
+    # The bundle is run by dcc.Graph when a graph mounts (fetched early by assets/plotly_bundle.js),
+    # not by a <script> tag of every page.
     ours = r"^plotly-cartesian-.*\.js$"
     app.config.assets_ignore = f"{app.config.assets_ignore}|{ours}" if app.config.assets_ignore else ours

@@ -3,6 +3,12 @@
 It renders from the shell's filters (`ids.FILTERS`); its own URL key is `group=template`
 (top products with all variants of a template together). Callbacks only fetch
 (`queries`), build (`figures`, `components`) and return.
+
+The first view comes drawn with the page itself: `layout` is called by Dash's router with
+the URL's query values and renders them (`app.url_filters`, the same filters the shell
+stores), so a first visit costs one callback round trip, not two (router, then `_render`
+once the shell's filters arrive). `_render` then runs only when the filters or the grouping
+differ from what the page shows (`SHOWN`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dash.exceptions import PreventUpdate
 
 from dashboard import anomaly_banner, components, figures, ids, queries
+from dashboard.app import url_filters
 from dashboard.components import Column
 from include.etl.config import lake_root, store_timezone
 
@@ -35,6 +42,7 @@ _TOP_COLUMNS = (
     Column("product_id", "ID", "count"),
 )
 _CHARTS = (ids.TREND, ids.CATEGORY_MIX, ids.BRAND_MIX, ids.HEATMAP, ids.STORES)
+SHOWN = "overview-shown"  # {"filters": ..., "group": ...} the page shows (a dcc.Store)
 
 
 @dataclass(frozen=True)
@@ -60,10 +68,16 @@ _CARDS = (
 )
 
 
-def layout(group: str | None = None, **_query: str) -> html.Div:
-    """The page; a function (called with the URL's query values) so nothing is read at import time."""
-    return html.Div(
+def layout(group: str | list[str] | None = None, **query: str | list[str]) -> html.Div:
+    """The page, drawn for the URL's query values (Dash's router passes them); a function, so
+    nothing is read at import time."""
+    if isinstance(group, list):  # a repeated key: the last one counts, as in the shell
+        group = group[-1] if group else None
+    group = group if group in queries.GROUPS else "variant"
+    raw = url_filters(query)
+    page = html.Div(
         [
+            dcc.Store(id=SHOWN, data=_shown(raw, group)),
             # Banners that concern the whole page go here, above everything: "today looks unusual"
             # (the anomaly check after publish), read when the page is opened.
             html.Div(anomaly_banner.banner(lake_root()), id=ids.BANNER, className="banner"),
@@ -81,7 +95,7 @@ def layout(group: str | None = None, **_query: str) -> html.Div:
                             dcc.RadioItems(
                                 id=ids.GROUP,
                                 options=_GROUP_OPTIONS,
-                                value=group if group in queries.GROUPS else "variant",
+                                value=group,
                                 inline=True,
                                 className="group-by",
                                 inputClassName="group-by__input",
@@ -99,6 +113,26 @@ def layout(group: str | None = None, **_query: str) -> html.Div:
         ],
         className="page",
     )
+    _fill(page, list(zip(_TARGETS, render(raw, group), strict=True)))
+    return page
+
+
+def _shown(raw: dict, group: str | None) -> dict:
+    return {"filters": raw, "group": group}
+
+
+def _fill(tree: Any, values: list[tuple[tuple[Any, str], Any]]) -> None:
+    """Set `values` (((component id, property), value) pairs) on the components of `tree`."""
+    if isinstance(tree, (list, tuple)):
+        for item in tree:
+            _fill(item, values)
+        return
+    if not hasattr(tree, "to_plotly_json"):
+        return
+    for (component_id, prop), value in values:
+        if getattr(tree, "id", None) == component_id:
+            setattr(tree, prop, value)
+    _fill(getattr(tree, "children", None), values)
 
 
 # The app imports this module itself (no pages folder scan), so the layout is given here.
@@ -264,21 +298,36 @@ RENDER_OUTPUTS = (
 )
 
 
+# Where each of `render`'s values goes (`RENDER_OUTPUTS` order): the callback's outputs and `layout`'s first view.
+_TARGETS = (
+    (ids.PERIOD_LABEL, "children"),
+    (ids.MESSAGES, "children"),
+    (ids.KPI_GRID, "children"),
+    *[(chart, "figure") for chart in _CHARTS],
+    *[(ids.chart_data(chart), "data") for chart in _CHARTS],
+    (ids.TOP_PRODUCTS, "rowData"),
+    (ids.TOP_PRODUCTS, "columnDefs"),
+)
+
+
 @callback(
-    Output(ids.PERIOD_LABEL, "children"),
-    Output(ids.MESSAGES, "children"),
-    Output(ids.KPI_GRID, "children"),
-    *[Output(chart, "figure") for chart in _CHARTS],
-    *[Output(ids.chart_data(chart), "data") for chart in _CHARTS],
-    Output(ids.TOP_PRODUCTS, "rowData"),
-    Output(ids.TOP_PRODUCTS, "columnDefs"),
+    *[Output(component_id, prop) for component_id, prop in _TARGETS],
+    Output(SHOWN, "data"),
     Input(ids.FILTERS, "data"),
     Input(ids.GROUP, "value"),
+    State(SHOWN, "data"),
+    prevent_initial_call=True,  # the layout came drawn
 )
-def _render(raw, group):
-    if raw is None:  # the shell has not read the URL yet: its answer triggers this again
+def _render(raw, group, shown):
+    return render_if_changed(raw, group, shown)
+
+
+def render_if_changed(raw: dict | None, group: str | None, shown: dict | None) -> tuple:
+    """`render`'s values and the new `SHOWN`, unless there are no filters yet (the shell has not
+    read the URL) or they are the view the page already shows (the shell's first answer)."""
+    if raw is None or shown == _shown(raw, group):
         raise PreventUpdate
-    return render(raw, group)
+    return (*render(raw, group), _shown(raw, group))
 
 
 # In the browser: no server round trip for a change of the URL alone.

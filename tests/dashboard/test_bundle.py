@@ -161,6 +161,29 @@ def test_the_browser_draws_every_chart_with_the_partial_bundle(server: str) -> N
         assert callbacks
         scripts = [r for r in responses if r.request.resource_type == "script"]
         for r in callbacks + scripts:
+            if r.status == 204:  # a callback with nothing to update (PreventUpdate): no body
+                continue
             assert r.headers.get("content-encoding") in _ENCODINGS, (r.url, r.headers)
+        # The chunks of assets/preload.js are fetched (one request each, then taken from the cache).
+        hinted = page.evaluate("() => window.NKDASH_PRELOAD")
+        assert hinted and all(any(u.endswith("/_dash-component-suites/" + c) for u in urls) for c in hinted)
         assert not [e for e in errors if "favicon" not in e], errors
         browser.close()
+
+
+def test_the_preloaded_chunks_are_the_async_chunks_of_the_installed_packages() -> None:
+    """assets/preload.js names lazily loaded chunks of Dash and dash-ag-grid: they must still exist
+    under these names (an upgrade that renames one would make the hint fetch a 404 for nothing)."""
+    import dash
+    import dash_ag_grid
+
+    hinted = re.findall(r'"((?:dash|dash_ag_grid)/[\w/-]+\.js)"', (ASSETS / "preload.js").read_text())
+    assert len(hinted) == 4
+    roots = {"dash": Path(dash.__file__).parent, "dash_ag_grid": Path(dash_ag_grid.__file__).parent}
+    async_files = {
+        f"dash/dcc/{Path(e['relative_package_path']).name}" for e in dash.dcc._js_dist if e.get("async") is True
+    } | {f"dash_ag_grid/{e['relative_package_path']}" for e in dash_ag_grid._js_dist if e.get("async") is True}
+    for chunk in hinted:
+        package, rest = chunk.split("/", 1)
+        assert (roots[package] / rest).is_file(), chunk
+        assert chunk in async_files, chunk

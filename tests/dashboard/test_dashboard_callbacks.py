@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
+import plotly
 import plotly.graph_objects as go
 import pytest
 from dash import no_update
+from dash.exceptions import PreventUpdate
 from dashboard_fake_lake import END, STORES, ZERO_SALES_DAY, fmt_money, select, totals
 
 from dashboard import app, components, ids
@@ -227,3 +231,34 @@ def test_shell_reads_nothing_at_build_time(monkeypatch: Any, tmp_path: Path) -> 
     assert _find(page, ids.URL) is not None and _find(page, ids.FILTERS) is not None
     assert _find(overview.layout(), ids.TOP_PRODUCTS) is not None
     assert not (tmp_path / "does-not-exist").exists()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder, sort_keys=True)
+
+
+def test_the_overview_comes_drawn_for_its_url(lake_env: Path) -> None:
+    """Dash's router calls the page's layout with the URL's query values: the first view is in it,
+    exactly what the render callback would send once the shell had stored the same filters."""
+    search = "?start=2025-02-01&end=2025-02-28&store=2&compare=previous&group=template&product=7"
+    raw = _sync(ids.URL, search)["raw"]
+    expected = {"start": "2025-02-01", "end": "2025-02-28", "store": "2"}
+    assert raw == app.url_filters(dict(parse_qsl(search[1:]))) == expected
+    query: dict[str, Any] = dict(parse_qsl(search[1:]))
+    query["store"] = ["1", "2"]  # a repeated key (Dash passes a list): the last one counts, as in the shell
+    page = overview.layout(**query)
+    shown = _render(raw, "template")
+    assert _text(_find(page, ids.KPI_GRID).children) == _text(shown["kpis"]) != _text(_render({})["kpis"])
+    assert _find(page, ids.PERIOD_LABEL).children == shown["period"]
+    assert _json(_find(page, ids.TREND).figure) == _json(shown["trend"])
+    assert _find(page, ids.TOP_PRODUCTS).rowData == shown["rows"] and shown["rows"]
+    assert _find(page, ids.TOP_PRODUCTS).columnDefs == shown["columns"]
+    assert _find(page, ids.GROUP).value == "template"
+    assert _find(page, overview.SHOWN).data == {"filters": raw, "group": "template"}
+    # The shell's first answer (the same filters) then asks for nothing more; another view does.
+    with pytest.raises(PreventUpdate):
+        overview.render_if_changed(raw, "template", _find(page, overview.SHOWN).data)
+    out = overview.render_if_changed({**raw, "store": "1"}, "template", _find(page, overview.SHOWN).data)
+    assert out[-1] == {"filters": {**raw, "store": "1"}, "group": "template"}
+    other = _render({**raw, "store": "1"}, "template")["kpis"]
+    assert _text(out[overview.RENDER_OUTPUTS.index("kpis")]) == _text(other)
