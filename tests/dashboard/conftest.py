@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,19 @@ def big_env(big_lake: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DATA_LAKE_PATH", str(big_lake))
     monkeypatch.setenv("STORE_TIMEZONE", "UTC")
     return big_lake
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium (never a downloaded one), one per test module: Playwright's sync API
+    keeps an asyncio loop running in this thread while it is open, and the in-process Dash tests of
+    other modules must not run inside it."""
+    from test_dashboard_browser import _ARGS, CHROMIUM
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
+        yield chromium
+        chromium.close()

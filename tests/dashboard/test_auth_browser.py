@@ -8,12 +8,8 @@ a desktop and on a phone; a short session expires; a shop manager sees their sto
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,14 +20,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from dashboard_fake_lake import END, STORES, fmt_money, select, totals
+from test_dashboard_browser import _WAIT_MS, ARTIFACTS, start_dashboard
 
 from dashboard import users
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]  # fmt: skip
-_WAIT_MS = 20_000
 _COOKIE = "nk_dash_session"
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -76,12 +68,6 @@ def _fetch_form(opener: urllib.request.OpenerDirector, url: str, form: bytes) ->
         return exc.code, exc.headers.get("Location", ""), ""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """A users file with an owner (every store) and the Ghent manager (store 2); passwords made per run."""
@@ -98,60 +84,13 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 
 def _serve(tmp_path_factory: pytest.TempPathFactory, lake: Path, users_file: Path, **extra: str) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("dash-log") / "dashboard.log"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DASH_")},
-        "DATA_LAKE_PATH": str(lake),
-        "DASH_HOST": "127.0.0.1",
-        "DASH_PORT": str(port),
-        "DASH_AUTH": "on",
-        "DASH_USERS_FILE": str(users_file),
-        "DASH_SECRET_KEY": secrets.token_urlsafe(48),
-        "STORE_TIMEZONE": "UTC",
-        "PYTHONPATH": str(REPO),
-        **extra,
-    }
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if _fetch(url + "login")[0] == 200:
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"the dashboard did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    env = {"DASH_AUTH": "on", "DASH_USERS_FILE": str(users_file), "DASH_SECRET_KEY": secrets.token_urlsafe(48)}
+    yield from start_dashboard(tmp_path_factory, lake, {**env, **extra}, ready="login")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path, accounts) -> Iterator[str]:  # noqa: ANN001
     yield from _serve(tmp_path_factory, fake_lake, accounts[0])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _log_in(page, base: str, name: str, password: str) -> None:  # noqa: ANN001
@@ -232,8 +171,8 @@ def test_a_shop_manager_on_a_phone_sees_only_their_store(server: str, browser, a
     page = context.new_page()
     page.goto(server)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the form fits a phone
-    (REPO / "artifacts").mkdir(exist_ok=True)
-    page.screenshot(path=str(REPO / "artifacts" / "login-phone.png"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "login-phone.png"))
     _log_in(page, server, "ghent", accounts[1]["ghent"])
     start = END - timedelta(days=29)
     revenue = page.locator("#kpi-revenue")

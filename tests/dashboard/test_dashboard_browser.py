@@ -38,17 +38,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_dashboard(tmp_path_factory: pytest.TempPathFactory, lake_root: Path) -> Iterator[str]:
-    """`python -m dashboard` over `lake_root` on a free port; yields its URL, stops it after."""
+def start_dashboard(
+    tmp_path_factory: pytest.TempPathFactory, lake_root: Path, extra_env: dict[str, str] | None = None, ready: str = ""
+) -> Iterator[str]:
+    """`python -m dashboard` over `lake_root` on a free port; yields its URL once `url + ready` answers 200."""
     port = _free_port()
     log = tmp_path_factory.mktemp("dash-log") / "dashboard.log"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("DASH_")},
         "DATA_LAKE_PATH": str(lake_root),
         "DASH_HOST": "127.0.0.1",
         "DASH_PORT": str(port),
         "STORE_TIMEZONE": "UTC",
         "PYTHONPATH": str(REPO),
+        **(extra_env or {}),
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -58,7 +61,7 @@ def start_dashboard(tmp_path_factory: pytest.TempPathFactory, lake_root: Path) -
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url + ready, timeout=2) as response:
                 if response.status == 200:
                     break
         except OSError:
@@ -80,17 +83,6 @@ def start_dashboard(tmp_path_factory: pytest.TempPathFactory, lake_root: Path) -
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fake_lake: Path) -> Iterator[str]:
     yield from start_dashboard(tmp_path_factory, fake_lake)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_dashboard_in_a_real_browser(server: str, browser, lake_rows: list[dict]) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from ops_fake_lake import END, OpsLake, customer_totals, flagged_sessions, generate, payment_totals, write
-from test_dashboard_browser import _ARGS, ARTIFACTS, CHROMIUM, start_dashboard
+from test_dashboard_browser import ARTIFACTS, start_dashboard
 
 from dashboard import components, formatting
 
@@ -37,17 +37,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, ops: OpsLake) -> Iterator[s
     root = tmp_path_factory.mktemp("ops-browser-lake")
     write(root, ops)
     yield from start_dashboard(tmp_path_factory, root)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser, width: int):  # noqa: ANN001, ANN202
