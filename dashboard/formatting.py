@@ -49,6 +49,11 @@ def money(value: Decimal | float | None, currency: str) -> str:
     return f"{format_decimal(number, format='#,##0.00', locale=locale())} {currency}".strip()
 
 
+def money_label(label: str, currency: str) -> str:
+    """A column or axis title of amounts: `Revenue (EUR)`, or the bare label when the currency is unknown."""
+    return f"{label} ({currency})" if currency else label
+
+
 def number(value: Decimal | float | int | None, decimals: int = 2) -> str:
     if value is None:
         return MISSING

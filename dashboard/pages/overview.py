@@ -22,7 +22,7 @@ import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import anomaly_banner, components, figures, ids, queries
+from dashboard import anomaly_banner, components, figures, formatting, ids, queries
 from dashboard.app import url_filters
 from dashboard.components import Column
 from include.etl.config import lake_root, store_timezone
@@ -192,10 +192,6 @@ def _table_rows(df: pd.DataFrame | None) -> list[dict]:
     return out.to_dict("records")
 
 
-def _money(label: str, currency: str) -> str:
-    return f"{label} ({currency})" if currency else label
-
-
 def _round(value: Any) -> Any:
     return None if value is None or value != value else round(float(value), 2)
 
@@ -213,7 +209,7 @@ def chart_rows(o: queries.Overview, charts: tuple[dict, ...]) -> tuple[list[dict
     if o.filters is None:
         return ([], [], [], [], [])
     c = o.currency
-    money, compared = _money("Revenue", c), _money("Compared revenue", c)
+    money, compared = formatting.money_label("Revenue", c), formatting.money_label("Compared revenue", c)
     trend: list[dict] = []
     if o.trend is not None and charts[0].get("data"):
         t = o.trend

@@ -17,7 +17,7 @@ import pandas as pd
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, figures, ids, queries
+from dashboard import components, figures, formatting, ids, queries
 from dashboard.components import Column
 
 _SPLIT_OPTIONS = [
@@ -119,10 +119,6 @@ dash.register_page(__name__, path="/products", name="Products", order=2, layout=
 
 
 # --------------------------------------------------------------------------- builders
-
-
-def _money(label: str, currency: str) -> str:
-    return f"{label} ({currency})" if currency else label
 
 
 def _part(rollups: dict, part: str, current: bool = True) -> list[dict]:
@@ -260,7 +256,7 @@ def render(raw: dict | None, product: str | None, split: str | None = "together"
     messages = components.period_messages(page, has_rows=now["qty"] != 0 or now["revenue"] != 0)
     if not page.data["variants"]:
         messages.insert(0, components.message("This template has no variant in dim_products.", "warn"))
-    money = _money("Revenue", currency)
+    money = formatting.money_label("Revenue", currency)
     daily = trend(page, split == "apart")
     stores_df = by_store(page)
     hours = by_hour(page)

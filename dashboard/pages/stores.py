@@ -14,7 +14,7 @@ import pandas as pd
 from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import components, figures, ids, queries
+from dashboard import components, figures, formatting, ids, queries
 from dashboard.components import Column
 
 _COLUMNS = (
@@ -54,10 +54,6 @@ def layout(**_query: str) -> html.Div:
 
 
 dash.register_page(__name__, path="/stores", name="Stores", order=1, layout=layout, title="NK Dash · Stores")
-
-
-def _money(label: str, currency: str) -> str:
-    return f"{label} ({currency})" if currency else label
 
 
 def _lfl_note(page: queries.Page) -> html.Div:
@@ -104,7 +100,7 @@ def render(raw: dict | None) -> tuple:
     note = _sessions_note(page)
     if note is not None:
         messages.append(note)
-    money = _money("Revenue", currency)
+    money = formatting.money_label("Revenue", currency)
     ranked = table.rename(columns={"store_name": "name"})
     revenue_fig = figures.ranking(ranked if has_rows else None, currency)
     revenue_rows = components.ranking_rows(revenue_fig, "Store", money)
@@ -117,13 +113,13 @@ def render(raw: dict | None) -> tuple:
         growth,
         {
             "name": "Store",
-            "now": _money("Like-for-like revenue", currency),
-            "before": _money("Same days last year", currency),
+            "now": formatting.money_label("Like-for-like revenue", currency),
+            "before": formatting.money_label("Same days last year", currency),
             "growth": "Growth (%)",
         },
     )
     daily = _daily(page)
-    daily_fig = figures.lines(daily, _money("Revenue", currency), currency)
+    daily_fig = figures.lines(daily, formatting.money_label("Revenue", currency), currency)
     daily_rows = components.records(daily, {"date": "Date", "series": "Store", "value": money})
     return (
         components.period_label(page.filters, compared=False),
