@@ -411,6 +411,22 @@ def big_select(rows: list[dict], start: date, end: date, store: int | None = Non
     return [r for r in rows if start <= r["date"] <= end and (store is None or r["store_id"] == store)]
 
 
+def store_rows(loaded: datetime) -> list[dict]:
+    """`dim_stores` rows of the fake lakes' stores, as read at `loaded`."""
+    return [
+        {
+            "store_id": sid,
+            "store_name": name,
+            "company_id": 1,
+            "company_name": "NK Shops",
+            "currency": CURRENCY,
+            "active": True,
+            "source_write_date": loaded,
+        }
+        for sid, name in STORES.items()
+    ]
+
+
 def write_big_lake(root: Path, rows: list[dict]) -> None:
     from bench.lakegen import DIM_PRODUCTS, DIM_STORES, FACT_SALES
 
@@ -446,18 +462,7 @@ def write_big_lake(root: Path, rows: list[dict]) -> None:
                 "product_display_name": f"[{code}] {p.name}" + (f" ({values})" if values else ""),
             }
         )
-    stores = [
-        {
-            "store_id": sid,
-            "store_name": name,
-            "company_id": 1,
-            "company_name": "NK Shops",
-            "currency": CURRENCY,
-            "active": True,
-            "source_write_date": loaded,
-        }
-        for sid, name in STORES.items()
-    ]
+    stores = store_rows(loaded)
     lake.write_parquet_atomic(
         pa.Table.from_pylist(products, schema=DIM_PRODUCTS), lake.dimension_file(root, "dim_products")
     )

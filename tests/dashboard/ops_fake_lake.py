@@ -22,7 +22,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
-from dashboard_fake_lake import CURRENCY, DAYS, END, MISSING_DAY, START, STORES, generate_rows, write_lake
+from dashboard_fake_lake import CURRENCY, DAYS, END, MISSING_DAY, START, STORES, generate_rows, store_rows, write_lake
 
 from include.etl import lake, schema
 
@@ -181,18 +181,7 @@ def write(root: Path, data: OpsLake) -> None:
             )
     loaded = datetime(2025, 3, 2, 2, 0)
     customers = [{"customer_id": c, "customer_name": n, "source_write_date": loaded} for c, n in CUSTOMERS.items()]
-    stores = [
-        {
-            "store_id": sid,
-            "store_name": name,
-            "company_id": 1,
-            "company_name": "NK Shops",
-            "currency": CURRENCY,
-            "active": True,
-            "source_write_date": loaded,
-        }
-        for sid, name in STORES.items()
-    ]
+    stores = store_rows(loaded)
     lake.write_parquet_atomic(
         pa.Table.from_pylist(customers, schema=schema.DIM_CUSTOMERS), lake.dimension_file(root, "dim_customers")
     )
