@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
@@ -47,7 +47,7 @@ def _run(cur: duckdb.DuckDBPyConnection, sql: str, f: queries.Filters, **extra: 
 
 
 def _days(f: queries.Filters) -> list[date]:
-    return [f.start + timedelta(days=i) for i in range(f.days)]
+    return queries._day_list(f.start, f.end)
 
 
 def day_status(cur: duckdb.DuckDBPyConnection, f: queries.Filters) -> dict[date, tuple[bool, bool, bool]]:
@@ -409,7 +409,7 @@ def _open(page: _Page, cur: duckdb.DuckDBPyConnection, raw: Mapping[str, object]
         page.error = str(exc)
         return None
     page.filters = f
-    page.missing_days = [d for d in _days(f) if d not in page.info.loaded_days]
+    page.missing_days = queries._missing(page.info, f.start, f.end)
     page.currency = currency(cur, f, page.info)
     return f
 

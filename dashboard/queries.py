@@ -657,7 +657,7 @@ def weekday_hour(reader: _Reader) -> pd.DataFrame:
 
 
 def _missing(info: LakeInfo, lo: date, hi: date) -> list[date]:
-    return [d for d in (lo + timedelta(days=i) for i in range((hi - lo).days + 1)) if d not in info.loaded_days]
+    return [d for d in _day_list(lo, hi) if d not in info.loaded_days]
 
 
 def load_overview(raw: Mapping[str, object], root: str | None = None) -> Overview:
